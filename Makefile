@@ -1,0 +1,149 @@
+# penmark: build, test, bench, install.
+#
+#   make                 library (build/libpenmark.a) and the command (bin/penmark)
+#   make deps            install the Debian packages the build needs
+#   make check           Check suites per module, then the integration tests
+#   make asan check      the same, built with AddressSanitizer + UBSan (build/asan)
+#   make valgrind        the Check suites under valgrind (no fork, no leaks allowed)
+#   make bench           throughput and latency numbers (printed, never asserted)
+#   make demo            train the sample tenant and score the sample inbound mail
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# BUILD and BIN choose where objects and the command go, so that two builds
+# (say, a sanitizer build beside the normal one) never share object files.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+BIN     ?= bin
+
+CC      ?= cc
+OPT     ?= -O2
+PKGS    := gmime-3.0 icu-uc icu-i18n sqlite3 libcjson libmicrohttpd libxxhash openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter
+# -ffp-contract=off: no fused multiply-add, so that a mail gives the same vector
+# bit for bit on every IEEE machine.
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g -ffp-contract=off -fno-strict-aliasing \
+           $(WARN) -Iinclude -I. $(PKG_CFLAGS) -MMD -MP $(SAN_FLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(SAN_FLAGS) $(LDFLAGS)
+LIBS    := $(PKG_LIBS) -lmecab -lstdc++ -lm -pthread
+
+# `make asan check`: the goal `asan` switches every other goal of the same
+# command line to the sanitizer build.
+ifneq ($(filter asan,$(MAKECMDGOALS)),)
+  BUILD     := build/asan
+  BIN       := build/asan/bin
+  OPT       := -O1
+  SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+  export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1
+  export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+  export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+endif
+
+LIB_DIRS := common features train score eval
+LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/data/embedded.o
+CLI_SRC  := $(wildcard cli/*.c)
+CLI_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
+LIBA     := $(BUILD)/libpenmark.a
+PENMARK  := $(BIN)/penmark
+
+TEST_SRC := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TEST_SUPPORT := $(BUILD)/tests/support.o
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+# Lexicons and the store schema are compiled into the library, so that the
+# features never depend on where the program was installed.
+EMBED_FILES := $(sort $(wildcard data/lexicon/*.txt)) data/schema.sql
+
+.PHONY: all deps check unit integration asan valgrind bench demo install clean format tidy
+all: $(PENMARK)
+
+deps:
+	@sh .ci/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/data/embedded.c: $(EMBED_FILES) common/embed.sh
+	@mkdir -p $(dir $@)
+	sh common/embed.sh $(EMBED_FILES) > $@
+
+$(BUILD)/data/embedded.o: $(BUILD)/data/embedded.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(PENMARK): $(CLI_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+
+$(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_SUPPORT) $(LIBA)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
+
+$(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(TEST_SUPPORT) $(LIBA)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
+
+$(TEST_SUPPORT): tests/support.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags check) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags check) -c $< -o $@
+
+$(BUILD)/bench/%: bench/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS)
+
+# The Check suites, then the integration tests against the real command; the
+# last lines are the Check summaries of every suite, gathered.
+check: $(PENMARK) $(TEST_BIN)
+	@sh tests/run.sh "$(BUILD)" "$(PENMARK)"
+
+unit: $(TEST_BIN)
+	@sh tests/run.sh "$(BUILD)" "$(PENMARK)" unit
+
+integration: $(PENMARK) $(TEST_BIN)
+	@sh tests/run.sh "$(BUILD)" "$(PENMARK)" integration
+
+asan:
+	@:
+
+valgrind: $(TEST_BIN)
+	@sh tests/valgrind.sh "$(BUILD)"
+
+bench: $(PENMARK) $(BENCH_BIN)
+	@sh bench/run.sh "$(BUILD)" "$(PENMARK)"
+
+demo: $(PENMARK)
+	@sh data/demo.sh "$(PENMARK)"
+
+install: $(PENMARK)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/penmark $(DESTDIR)$(PREFIX)/share/penmark
+	install -m 0755 $(PENMARK) $(DESTDIR)$(PREFIX)/bin/penmark
+	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libpenmark.a
+	install -m 0644 include/penmark/*.h $(DESTDIR)$(PREFIX)/include/penmark/
+	cp -R data/lexicon data/sample data/schema.sql $(DESTDIR)$(PREFIX)/share/penmark/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|-lmecab -lstdc++ -lm -pthread|g' \
+	  -e 's|@REQUIRES@|$(PKGS)|g' common/penmark.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/penmark.pc
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

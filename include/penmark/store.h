@@ -1,0 +1,156 @@
+/* penmark: the per-tenant store (one SQLite file per tenant, WAL).
+ *
+ * A store is DIR/<tenant>.db. It holds numbers, never mail text: sender rows
+ * (address, counts, dates), mail fingerprints (a hash, never the text), and
+ * typed blobs of statistics and model data that the training and scoring
+ * modules encode themselves (little-endian, never native byte order). The
+ * file records the schema version, the application id and the hash and JSON
+ * of the feature configuration it was built with; a store built with another
+ * configuration is refused with a message that says what differs, and a
+ * file that is not a penmark store is reported, never overwritten.
+ *
+ * Crash safety comes from SQLite transactions: what a killed process had not
+ * committed is gone, what it had committed is whole.
+ *
+ * Thread safety: one pm_store per thread. Several processes may open the same
+ * store; SQLite serialises writers (a busy writer waits up to 10 s, then
+ * PM_BUSY).
+ */
+#ifndef PENMARK_STORE_H
+#define PENMARK_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "penmark/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PM_STORE_SCHEMA_VERSION 1
+
+typedef struct pm_store pm_store;
+
+/* Open modes. */
+enum {
+  PM_STORE_READ = 0,       /* read only; the file must exist */
+  PM_STORE_WRITE = 1u << 0, /* read and write; the file must exist */
+  PM_STORE_CREATE = 1u << 1 /* with WRITE: create DIR (one level) and the file */
+};
+
+/* Checks a tenant name: [a-z0-9][a-z0-9._-]{0,63}. PM_INVAL with a message
+ * naming the tenant otherwise. Runs before any file is touched. */
+pm_status pm_tenant_check(const char *tenant, pm_error *err);
+
+/* DIR/<tenant>.db, malloc'd (free it); NULL when the tenant name is bad or
+ * out of memory. */
+char *pm_store_path(const char *dir, const char *tenant);
+
+/* Opens the store of `tenant` under `dir`.
+ * config_json is the canonical configuration (pm_config_to_json) and
+ * config_hash its hash. With CREATE on a new file, both are recorded. On an
+ * existing file, a different hash gives PM_MISMATCH with a message naming the
+ * keys that differ; config_json == NULL accepts whatever configuration the
+ * store holds (read it with pm_store_config_json). A file that is not SQLite,
+ * or SQLite but not a penmark store, or of a newer schema, gives PM_CORRUPT
+ * or PM_MISMATCH and is left untouched. A missing file without CREATE gives
+ * PM_NOTFOUND. *out is owned by the caller: pm_store_close. */
+pm_status pm_store_open(const char *dir, const char *tenant, unsigned mode,
+                        const char *config_json, uint64_t config_hash,
+                        pm_store **out, pm_error *err);
+
+/* Closes the store (rolls back an open transaction); NULL is a no-op. */
+void pm_store_close(pm_store *st);
+
+/* The tenant and the file path; borrowed until pm_store_close. */
+const char *pm_store_tenant(const pm_store *st);
+const char *pm_store_file(const pm_store *st);
+/* The configuration JSON recorded in the store; borrowed until close. */
+const char *pm_store_config_json(const pm_store *st);
+uint64_t pm_store_config_hash(const pm_store *st);
+
+/* Runs SQLite's integrity check; PM_CORRUPT with its first complaint. */
+pm_status pm_store_verify(pm_store *st, pm_error *err);
+
+/* Transactions. begin takes the write lock at once (BEGIN IMMEDIATE). */
+pm_status pm_store_begin(pm_store *st, pm_error *err);
+pm_status pm_store_commit(pm_store *st, pm_error *err);
+void pm_store_rollback(pm_store *st);
+
+/* ---- mail fingerprints (idempotent training) ---- */
+typedef struct {
+  uint8_t bytes[16];
+} pm_fingerprint;
+
+/* *seen = whether fp was trained before. */
+pm_status pm_store_seen(pm_store *st, const pm_fingerprint *fp, bool *seen,
+                        pm_error *err);
+/* Records fp as trained for sender_id (date: the mail's, or 0). */
+pm_status pm_store_mark_seen(pm_store *st, const pm_fingerprint *fp,
+                             int64_t sender_id, int64_t date, pm_error *err);
+/* Number of fingerprints recorded. */
+pm_status pm_store_count_seen(pm_store *st, int64_t *count, pm_error *err);
+
+/* ---- senders ---- */
+typedef struct {
+  int64_t id;
+  char *address; /* owned by the array; see pm_store_senders_free */
+  int64_t mails;
+  int64_t first_date, last_date; /* of the sender's mail, seconds, 0 = none */
+  int64_t last_trained;          /* when a run last added mail, seconds */
+  bool ready;                    /* enough mail for a profile */
+} pm_store_sender;
+
+/* The id of `address`; with create, a new row when it has none. Without
+ * create and no row: PM_NOTFOUND. */
+pm_status pm_store_sender_id(pm_store *st, const char *address, bool create,
+                             int64_t *id, pm_error *err);
+/* Overwrites the counters of sender `s->id` (address is ignored). */
+pm_status pm_store_sender_update(pm_store *st, const pm_store_sender *s,
+                                 pm_error *err);
+/* One sender by address (PM_NOTFOUND when none); free the address field of
+ * *out with free(). */
+pm_status pm_store_sender_get(pm_store *st, const char *address,
+                              pm_store_sender *out, pm_error *err);
+/* All senders, sorted by address in byte order. *list is owned by the
+ * caller: pm_store_senders_free(list, n). */
+pm_status pm_store_senders(pm_store *st, pm_store_sender **list, size_t *n,
+                           pm_error *err);
+void pm_store_senders_free(pm_store_sender *list, size_t n);
+
+/* ---- blobs: statistics and model data, by kind and owner ----
+ * kind is a short name ("stats", "model", ...), owner a sender id or 0 for
+ * the tenant. put replaces. get gives a malloc'd copy (free it) or
+ * PM_NOTFOUND. */
+pm_status pm_store_put(pm_store *st, const char *kind, int64_t owner,
+                       const void *data, size_t len, pm_error *err);
+pm_status pm_store_get(pm_store *st, const char *kind, int64_t owner,
+                       void **data, size_t *len, pm_error *err);
+pm_status pm_store_delete(pm_store *st, const char *kind, int64_t owner,
+                          pm_error *err);
+/* Calls fn for every blob of `kind`, in owner order; data is borrowed for the
+ * call only. A non-zero return from fn stops the walk and is returned as
+ * PM_INTERNAL unless fn set err itself. */
+typedef int (*pm_store_blob_fn)(int64_t owner, const void *data, size_t len,
+                                void *ctx);
+pm_status pm_store_each(pm_store *st, const char *kind, pm_store_blob_fn fn,
+                        void *ctx, pm_error *err);
+
+/* ---- metadata: small text values ---- */
+/* *value malloc'd (free it), or PM_NOTFOUND. */
+pm_status pm_store_meta_get(pm_store *st, const char *key, char **value,
+                            pm_error *err);
+pm_status pm_store_meta_set(pm_store *st, const char *key, const char *value,
+                            pm_error *err);
+
+/* ---- change detection (the daemon reloads when training changed a store) ----
+ * A number that changes whenever another connection commits to the file, or
+ * the file is replaced (another inode). */
+pm_status pm_store_changed(pm_store *st, bool *changed, pm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

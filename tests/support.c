@@ -1,0 +1,152 @@
+/* Shared helpers for the Check suites (see tests/support.h). */
+#include "support.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *pm_test_fixture_path(const char *name) {
+  const char *dir = getenv("PM_FIXTURES");
+  if (!dir)
+    dir = "tests/fixtures";
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(n);
+  ck_assert_ptr_nonnull(p);
+  snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+char *pm_test_read_fixture(const char *name, size_t *len) {
+  char *path = pm_test_fixture_path(name);
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "fixture %s: %s", path, strerror(errno));
+  free(path);
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  ck_assert_ptr_nonnull(buf);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+    n += got;
+    if (cap - n - 1 == 0) {
+      cap *= 2;
+      buf = realloc(buf, cap);
+      ck_assert_ptr_nonnull(buf);
+    }
+  }
+  fclose(f);
+  buf[n] = '\0';
+  if (len)
+    *len = n;
+  return buf;
+}
+
+char *pm_test_tmpdir(void) {
+  const char *base = getenv("TMPDIR");
+  if (!base)
+    base = "/tmp";
+  size_t n = strlen(base) + 32;
+  char *p = malloc(n);
+  ck_assert_ptr_nonnull(p);
+  snprintf(p, n, "%s/pmtest.XXXXXX", base);
+  ck_assert_ptr_nonnull(mkdtemp(p));
+  return p;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+void pm_test_rmtree(const char *path) {
+  if (path)
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void pm_test_write_file(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+const char *pm_test_penmark(void) {
+  const char *p = getenv("PENMARK_BIN");
+  return p ? p : "bin/penmark";
+}
+
+/* Reads a whole fd into a malloc'd string. */
+static char *slurp_fd(int fd) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  if (!buf)
+    return NULL;
+  for (;;) {
+    if (cap - n < 2) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        return NULL;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t got = read(fd, buf + n, cap - n - 1);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    n += (size_t)got;
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+int pm_test_run(const char *cmd, char **out, char **err) {
+  char *dir = pm_test_tmpdir();
+  size_t n = strlen(dir) + strlen(cmd) + 64;
+  char *full = malloc(n), opath[4096], epath[4096];
+  ck_assert_ptr_nonnull(full);
+  snprintf(opath, sizeof opath, "%s/out", dir);
+  snprintf(epath, sizeof epath, "%s/err", dir);
+  snprintf(full, n, "(%s) >'%s' 2>'%s'", cmd, opath, epath);
+  int st = system(full);
+  free(full);
+  if (out) {
+    int fd = open(opath, O_RDONLY);
+    *out = fd >= 0 ? slurp_fd(fd) : strdup("");
+    if (fd >= 0)
+      close(fd);
+  }
+  if (err) {
+    int fd = open(epath, O_RDONLY);
+    *err = fd >= 0 ? slurp_fd(fd) : strdup("");
+    if (fd >= 0)
+      close(fd);
+  }
+  pm_test_rmtree(dir);
+  free(dir);
+  if (st == -1)
+    return -1;
+  if (WIFEXITED(st)) {
+    int code = WEXITSTATUS(st);
+    return code;
+  }
+  return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+int pm_test_run_suite(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed;
+}

@@ -1,0 +1,36 @@
+/* Shared helpers for the Check suites: fixtures, temporary directories and
+ * running the real command. Test code only: never linked into the library. */
+#ifndef PM_TESTS_SUPPORT_H
+#define PM_TESTS_SUPPORT_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* Path of a fixture under tests/fixtures/ (static buffer per call site is not
+ * used: the result is malloc'd; free it). Uses $PM_FIXTURES when set. */
+char *pm_test_fixture_path(const char *name);
+
+/* Reads a fixture whole; *len gets its length. malloc'd, NUL-terminated;
+ * fails the test when missing. */
+char *pm_test_read_fixture(const char *name, size_t *len);
+
+/* Creates a fresh temporary directory (removed by pm_test_rmtree). */
+char *pm_test_tmpdir(void);
+void pm_test_rmtree(const char *path);
+
+/* Writes len bytes to path; fails the test on error. */
+void pm_test_write_file(const char *path, const void *data, size_t len);
+
+/* The command under test: $PENMARK_BIN, or bin/penmark. */
+const char *pm_test_penmark(void);
+
+/* Runs `sh -c cmd`, capturing stdout and stderr (malloc'd, NUL-terminated;
+ * either pointer may be NULL when not wanted). Returns the exit status, or
+ * 128 + signal when the command was killed by a signal. */
+int pm_test_run(const char *cmd, char **out, char **err);
+
+/* Runs a suite with the given name and returns the number of failures; the
+ * summary line is printed by Check. */
+int pm_test_run_suite(Suite *s);
+
+#endif
