@@ -1,12 +1,51 @@
-/* penmark: the command. */
+/* penmark: the command. Each subcommand lives in cli/cmd_<name>.c. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
+#include "penmark/penmark.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *help;
+} commands[] = {
+    {"train", pm_cmd_train, "learn sender profiles from sent mail"},
+    {"score", pm_cmd_score, "score mail against the claimed sender's profile"},
+    {"serve", pm_cmd_serve, "the scoring daemon (HTTP over a unix socket)"},
+    {"eval", pm_cmd_eval, "evaluate on a labeled corpus (EVAL protocol)"},
+    {"features", pm_cmd_features, "print the style features of mail"},
+    {"inspect", pm_cmd_inspect, "show a tenant store and its senders"},
+};
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: penmark COMMAND [OPTIONS] ...\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
+  fprintf(out, "\n'penmark COMMAND --help' describes a command.\n");
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-    puts("usage: penmark COMMAND ...");
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    usage(stderr);
+    return PM_EXIT_USAGE;
   }
-  fprintf(stderr, "penmark: unknown command '%s'\n", argv[1]);
-  return 2;
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+      !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return PM_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("penmark %s\n", PM_VERSION);
+    return PM_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) {
+      int rc = commands[i].run(argc - 1, argv + 1);
+      fflush(stdout);
+      pm_library_shutdown();
+      return rc;
+    }
+  pm_cli_err("unknown command '%s' (see 'penmark --help')", argv[1]);
+  return PM_EXIT_USAGE;
 }

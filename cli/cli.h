@@ -1,0 +1,44 @@
+/* Shared pieces of the penmark command: messages, configuration loading,
+ * reading mail files, JSON output. */
+#ifndef PM_CLI_H
+#define PM_CLI_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "penmark/config.h"
+#include "penmark/error.h"
+
+/* Exit codes of every subcommand. */
+enum {
+  PM_EXIT_OK = 0,
+  PM_EXIT_FAIL = 1,  /* the work failed, or some inputs could not be used */
+  PM_EXIT_USAGE = 2  /* bad command line */
+};
+
+/* "penmark: <message>" on stderr. */
+void pm_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Loads --config FILE, or the defaults when path is NULL. NULL (after a
+ * message) on failure. Owned by the caller. */
+pm_config *pm_cli_config(const char *path);
+
+/* Prints one JSON object as a line on out and frees it. */
+void pm_cli_print_json(FILE *out, cJSON *obj);
+
+/* Adds a float rounded to 6 significant digits (short, stable output). */
+cJSON *pm_cli_add_number(cJSON *obj, const char *key, double v);
+
+/* Parses a non-negative integer option; false (after a message) when bad. */
+bool pm_cli_parse_count(const char *opt, const char *arg, long min, long max,
+                        long *out);
+
+int pm_cmd_features(int argc, char **argv);
+int pm_cmd_train(int argc, char **argv);
+int pm_cmd_score(int argc, char **argv);
+int pm_cmd_inspect(int argc, char **argv);
+int pm_cmd_eval(int argc, char **argv);
+int pm_cmd_serve(int argc, char **argv);
+
+#endif

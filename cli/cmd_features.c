@@ -1,0 +1,152 @@
+/* penmark features: the style features of mail, one JSON object per mail. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/buf.h"
+#include "penmark/features.h"
+#include "penmark/mail.h"
+
+static void usage(FILE *out) {
+  fputs("usage: penmark features [--show-text] [--config FILE] MAIL...\n"
+        "\n"
+        "Prints one JSON object per mail (one per line): the claimed sender,\n"
+        "the language, the length of the sender's own text and the named\n"
+        "style features. '-' reads a mail from standard input.\n"
+        "\n"
+        "  --show-text    include own_text: what the sender wrote, as cut\n"
+        "  --config FILE  feature configuration (JSON)\n",
+        out);
+}
+
+static cJSON *flags_json(unsigned flags) {
+  static const struct {
+    unsigned bit;
+    const char *name;
+  } names[] = {{PM_MAIL_HTML, "html"},
+               {PM_MAIL_NO_HEADERS, "no_headers"},
+               {PM_MAIL_CHARSET_GUESSED, "charset_guessed"},
+               {PM_MAIL_INVALID_UTF8, "invalid_utf8"},
+               {PM_MAIL_QUOTE_CUT, "quote_cut"},
+               {PM_MAIL_DISCLAIMER_CUT, "disclaimer_cut"},
+               {PM_MAIL_TRUNCATED, "truncated"},
+               {PM_MAIL_PARTS_LIMIT, "parts_limit"},
+               {PM_MAIL_NO_TEXT_PART, "no_text_part"}};
+  cJSON *a = cJSON_CreateArray();
+  for (size_t i = 0; a && i < sizeof names / sizeof names[0]; i++)
+    if (flags & names[i].bit)
+      cJSON_AddItemToArray(a, cJSON_CreateString(names[i].name));
+  return a;
+}
+
+static cJSON *mail_json(const char *file, const pm_mail *m,
+                        const pm_features *f, bool show_text) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o)
+    return NULL;
+  cJSON_AddStringToObject(o, "file", file);
+  cJSON_AddStringToObject(o, "sender", pm_mail_sender(m));
+  cJSON_AddStringToObject(o, "display_name", pm_mail_display_name(m));
+  cJSON_AddStringToObject(o, "language",
+                          pm_language_name(pm_features_language(f)));
+  cJSON_AddNumberToObject(o, "own_chars", (double)pm_features_own_chars(f));
+  cJSON_AddNumberToObject(o, "words", (double)pm_features_words(f));
+  cJSON_AddItemToObject(o, "flags", flags_json(pm_mail_flags(m)));
+  cJSON_AddNumberToObject(o, "hashed_nonzero", (double)pm_features_nnz(f));
+  cJSON *named = cJSON_AddObjectToObject(o, "features");
+  const float *v = pm_features_named(f);
+  for (size_t i = 0; named && i < pm_named_count(); i++)
+    pm_cli_add_number(named, pm_named_name(i), v[i]);
+  if (show_text) {
+    size_t len;
+    const char *t = pm_mail_own_text(m, &len);
+    cJSON_AddStringToObject(o, "own_text", t);
+  }
+  return o;
+}
+
+int pm_cmd_features(int argc, char **argv) {
+  static const struct option opts[] = {{"show-text", no_argument, 0, 't'},
+                                       {"config", required_argument, 0, 'c'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  bool show_text = false;
+  const char *config_path = NULL;
+  int o;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "tc:h", opts, NULL)) != -1) {
+    switch (o) {
+    case 't':
+      show_text = true;
+      break;
+    case 'c':
+      config_path = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      return PM_EXIT_OK;
+    default:
+      usage(stderr);
+      return PM_EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    pm_cli_err("features: no mail given");
+    usage(stderr);
+    return PM_EXIT_USAGE;
+  }
+  pm_config *cfg = pm_cli_config(config_path);
+  if (!cfg)
+    return PM_EXIT_FAIL;
+  pm_error err;
+  pm_error_clear(&err);
+  pm_extractor *x = NULL;
+  pm_features *f = pm_features_new();
+  if (!f || pm_extractor_new(cfg, &x, &err) != PM_OK) {
+    pm_cli_err("%s", f ? pm_error_message(&err) : "out of memory");
+    pm_features_free(f);
+    pm_config_free(cfg);
+    return PM_EXIT_FAIL;
+  }
+  pm_mail_limits lim;
+  pm_mail_limits_default(&lim);
+  pm__buf buf = {0};
+  int failed = 0;
+  for (int i = optind; i < argc; i++) {
+    const char *path = argv[i];
+    const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    pm_mail *m = NULL;
+    pm_error_clear(&err);
+    if (pm__read_file(path, lim.max_bytes, &buf, &err) != PM_OK) {
+      pm_cli_err("%s", pm_error_message(&err));
+      failed++;
+      continue;
+    }
+    if (pm_mail_parse(buf.data ? buf.data : "", buf.len, &lim, &m, &err) !=
+        PM_OK) {
+      pm_cli_err("%s: %s", name, pm_error_message(&err));
+      failed++;
+      continue;
+    }
+    if (pm_extract_mail(x, m, f, &err) != PM_OK) {
+      pm_cli_err("%s: %s", name, pm_error_message(&err));
+      pm_mail_free(m);
+      failed++;
+      continue;
+    }
+    cJSON *j = mail_json(name, m, f, show_text);
+    pm_mail_free(m);
+    if (!j) {
+      pm_cli_err("out of memory");
+      failed++;
+      continue;
+    }
+    pm_cli_print_json(stdout, j);
+  }
+  pm__buf_free(&buf);
+  pm_features_free(f);
+  pm_extractor_free(x);
+  pm_config_free(cfg);
+  return failed ? PM_EXIT_FAIL : PM_EXIT_OK;
+}
