@@ -28,7 +28,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 # -ffp-contract=off: no fused multiply-add, so that a mail gives the same vector
 # bit for bit on every IEEE machine.
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g -ffp-contract=off -fno-strict-aliasing \
-           $(WARN) -Iinclude -I. $(PKG_CFLAGS) -MMD -MP $(SAN_FLAGS) $(CFLAGS)
+           $(WARN) -Iinclude -I. -Itests $(PKG_CFLAGS) -MMD -MP $(SAN_FLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN_FLAGS) $(LDFLAGS)
 LIBS    := $(PKG_LIBS) -lmecab -lstdc++ -lm -pthread
 

@@ -57,6 +57,15 @@ char *pm_store_path(const char *dir, const char *tenant);
  * or SQLite but not a penmark store, or of a newer schema, gives PM_CORRUPT
  * or PM_MISMATCH and is left untouched. A missing file without CREATE gives
  * PM_NOTFOUND. *out is owned by the caller: pm_store_close. */
+/* The mismatch message gives the store's values first, e.g. "store
+ * models/acme.db was built with another feature configuration (hash
+ * 1a2b3c4d5e6f7081 vs 3c4d5e6f70819203): dim 16384 vs 4096;
+ * families.word_ngrams true vs false; lang (absent) vs "ja"". A file without
+ * penmark's header (not SQLite, another application id, a newer schema)
+ * is refused before SQLite opens it, so its bytes and its directory stay
+ * as they were; every other file is checked on a read-only connection
+ * before a writable one is opened. A missing DIR is created
+ * (mode 0750, one level) only with CREATE; new files are 0640. */
 pm_status pm_store_open(const char *dir, const char *tenant, unsigned mode,
                         const char *config_json, uint64_t config_hash,
                         pm_store **out, pm_error *err);
@@ -75,6 +84,10 @@ uint64_t pm_store_config_hash(const pm_store *st);
 pm_status pm_store_verify(pm_store *st, pm_error *err);
 
 /* Transactions. begin takes the write lock at once (BEGIN IMMEDIATE). */
+/* Without begin, each write commits on its own. begin in a transaction and
+ * commit outside one give PM_INVAL; a failed commit may leave the
+ * transaction open: roll it back. Writes on a store opened with
+ * PM_STORE_READ give PM_INVAL ("open read-only"). */
 pm_status pm_store_begin(pm_store *st, pm_error *err);
 pm_status pm_store_commit(pm_store *st, pm_error *err);
 void pm_store_rollback(pm_store *st);
@@ -130,6 +143,9 @@ pm_status pm_store_get(pm_store *st, const char *kind, int64_t owner,
                        void **data, size_t *len, pm_error *err);
 pm_status pm_store_delete(pm_store *st, const char *kind, int64_t owner,
                           pm_error *err);
+/* kind: 1 to 64 bytes of [A-Za-z0-9._-], else PM_INVAL. delete of an absent
+ * blob is PM_OK. Deleted and replaced data is overwritten in the file
+ * (secure_delete), not left in free pages. */
 /* Calls fn for every blob of `kind`, in owner order; data is borrowed for the
  * call only. A non-zero return from fn stops the walk and is returned as
  * PM_INTERNAL unless fn set err itself. */
@@ -137,6 +153,8 @@ typedef int (*pm_store_blob_fn)(int64_t owner, const void *data, size_t len,
                                 void *ctx);
 pm_status pm_store_each(pm_store *st, const char *kind, pm_store_blob_fn fn,
                         void *ctx, pm_error *err);
+/* fn may read the store (even walk another kind) but must not write blobs
+ * of the kind being walked. each clears err before the walk. */
 
 /* ---- metadata: small text values ---- */
 /* *value malloc'd (free it), or PM_NOTFOUND. */
@@ -144,11 +162,19 @@ pm_status pm_store_meta_get(pm_store *st, const char *key, char **value,
                             pm_error *err);
 pm_status pm_store_meta_set(pm_store *st, const char *key, const char *value,
                             pm_error *err);
+/* schema_version, config_hash, config_json and created are written at
+ * creation only: meta_set refuses them (PM_INVAL). */
 
 /* ---- change detection (the daemon reloads when training changed a store) ----
  * A number that changes whenever another connection commits to the file, or
  * the file is replaced (another inode). */
 pm_status pm_store_changed(pm_store *st, bool *changed, pm_error *err);
+/* Cheap enough per request: one stat() and PRAGMA data_version. The
+ * baseline is taken at open, so the first call returns false when nothing
+ * happened since. A commit by another connection is reported once; this
+ * handle's own commits are not reported. A replaced or removed file is
+ * reported on every call until the caller reopens (this handle still reads
+ * the old file). */
 
 #ifdef __cplusplus
 }
