@@ -55,6 +55,32 @@ typedef struct {
 /* The defaults: 64 MiB input, 1 MiB own text, 1000 parts, depth 32. */
 void pm_mail_limits_default(pm_mail_limits *lim);
 
+/* max_depth above this is taken as this: deeper nesting would only feed
+ * GMime's recursive parser. */
+#define PM_MAIL_MAX_DEPTH_CAP 256u
+
+/* What the limits guarantee (pm_mail_parse):
+ *   - input over max_bytes is refused before anything is parsed;
+ *   - GMime never sees more than max_depth nested multipart or message
+ *     levels (a pre-scan renames deeper ones so that GMime reads each as one
+ *     opaque leaf part) nor more than about max_parts parts (the input is
+ *     cut before the next part delimiter): its recursion and object count
+ *     stay bounded whatever the input (10,000 nested parts included), and
+ *     PM_MAIL_PARTS_LIMIT is set; a header block (the mail's or a part's)
+ *     is read up to 256 KiB, fields beyond are dropped (same flag);
+ *   - every other step (charset decoding, HTML de-tagging, quote cutting)
+ *     is linear in the input and reads at most a bounded prefix of any one
+ *     line, so huge single lines cost no more than many short ones;
+ *   - memory is a small multiple of the input (GMime's copy, the decoded
+ *     part, the body text, the own text);
+ *   - a truncated multipart (no closing boundary) is read up to its end;
+ *     NUL bytes become U+FFFD;
+ *   - quote cutting reads at most 16 * max_text_bytes of the body (cut at
+ *     a line end), and the own text is cut at max_text_bytes, on a
+ *     character boundary (both set PM_MAIL_TRUNCATED); the body text
+ *     itself is not cut.
+ * A zero field of pm_mail_limits takes its default. */
+
 /* Parses `len` bytes at `data` (need not be NUL-terminated). lim may be NULL
  * (defaults). On success *out is a new mail, owned by the caller: free it
  * with pm_mail_free. Errors: PM_NOTMAIL for empty input or binary data that is
