@@ -1,0 +1,9 @@
+/* penmark score (placeholder until the module lands). */
+#include "cli/cli.h"
+
+int pm_cmd_score(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  pm_cli_err("score: not available in this build");
+  return PM_EXIT_FAIL;
+}
