@@ -12,7 +12,7 @@
 #include "features/version.h"
 
 #define DEFAULT_DICDIR "/var/lib/mecab/dic/ipadic-utf8"
-#define MAX_DIM (1u << 22)
+#define MAX_DIM (1u << 16)
 #define MAX_CONFIG_BYTES (1u << 20)
 
 typedef struct {
@@ -37,9 +37,9 @@ static const char *const named_names[PM_FAM__NAMED_COUNT] = {
  * corpora (bench/, README): beyond these, accuracy no longer improves while
  * the store grows linearly. */
 static const hashed_params hashed_defaults[PM_FAM__HASHED_COUNT] = {
-    [PM_FAM_CHAR_NGRAMS] = {true, 1u << 15, 1, 4, 1.0f},
-    [PM_FAM_WORDS] = {true, 1u << 14, 1, 2, 0.7f},
-    [PM_FAM_SYNTAX] = {true, 1u << 13, 1, 3, 0.7f},
+    [PM_FAM_CHAR_NGRAMS] = {true, 1u << 11, 1, 4, 1.0f},
+    [PM_FAM_WORDS] = {true, 1u << 10, 1, 2, 0.7f},
+    [PM_FAM_SYNTAX] = {true, 1u << 9, 1, 3, 0.7f},
 };
 
 const char *pm_hashed_family_name(pm_hashed_family f) {

@@ -17,6 +17,16 @@
 #define SEED_WORD2 0x776f7232ULL
 #define SEED_SYNTAX 0x73796e74ULL
 
+/* Two-level hashing. Features are first counted in a large table per
+ * family (few collisions, so the square-root damping acts on single
+ * n-grams), then folded with a random sign into the family's slice of the
+ * vector, whose size the configuration sets. The fold keeps inner products
+ * unbiased, and lets the profile model work in a compact space. */
+static const uint32_t first_level_dim[PM_FAM__HASHED_COUNT] = {
+    [PM_FAM_CHAR_NGRAMS] = 1u << 15, [PM_FAM_WORDS] = 1u << 14,
+    [PM_FAM_SYNTAX] = 1u << 13};
+#define SEED_FOLD 0x666f6c64ULL
+
 /* Past this many bytes of own text, style is settled; the rest would only
  * cost time. Longer texts are cut at a line end before this point. */
 #define MAX_TEXT_BYTES (256u * 1024u)
@@ -37,6 +47,11 @@ struct pm_extractor {
   uint32_t *stamp, *touched;
   uint32_t gen, acc_dim;
   size_t ntouched;
+  /* the same for the folded slice */
+  float *fold;
+  uint32_t *fold_stamp, *fold_touched;
+  uint32_t fold_gen, fold_dim;
+  size_t nfold;
   uint64_t *seq; /* the current line's syntax or word elements */
   size_t seq_cap;
   char *lower; /* a lower-cased token */
@@ -100,16 +115,22 @@ pm_status pm_extractor_new(const pm_config *cfg, pm_extractor **out,
     pm_extractor_free(x);
     return rc;
   }
-  uint32_t maxdim = 16;
+  uint32_t maxdim = 16, maxfold = 16;
   for (int f = 0; f < PM_FAM__HASHED_COUNT; f++) {
     uint32_t d = pm_config_hashed_dim(cfg, (pm_hashed_family)f);
-    maxdim = d > maxdim ? d : maxdim;
+    maxfold = d > maxfold ? d : maxfold;
+    maxdim = first_level_dim[f] > maxdim ? first_level_dim[f] : maxdim;
   }
   x->acc_dim = maxdim;
   x->acc = calloc(maxdim, sizeof *x->acc);
   x->stamp = calloc(maxdim, sizeof *x->stamp);
   x->touched = malloc(maxdim * sizeof *x->touched);
-  if (!x->acc || !x->stamp || !x->touched) {
+  x->fold_dim = maxfold;
+  x->fold = calloc(maxfold, sizeof *x->fold);
+  x->fold_stamp = calloc(maxfold, sizeof *x->fold_stamp);
+  x->fold_touched = malloc(maxfold * sizeof *x->fold_touched);
+  if (!x->acc || !x->stamp || !x->touched || !x->fold || !x->fold_stamp ||
+      !x->fold_touched) {
     pm_extractor_free(x);
     return pm_error_set(err, PM_NOMEM, "out of memory");
   }
@@ -127,6 +148,9 @@ void pm_extractor_free(pm_extractor *x) {
   free(x->acc);
   free(x->stamp);
   free(x->touched);
+  free(x->fold);
+  free(x->fold_stamp);
+  free(x->fold_touched);
   free(x->seq);
   free(x->lower);
   free(x);
@@ -187,10 +211,11 @@ static bool features_reserve(pm_features *f, size_t need) {
 }
 
 /* Square-root damping of the counts (sqrt is correctly rounded everywhere,
- * so vectors match across machines), L2 normalisation, the family weight,
- * then the entries go to the output at the family's offset. */
-static bool acc_flush(pm_extractor *x, pm_features *f, uint32_t offset,
-                      float weight) {
+ * so vectors match across machines), L2 normalisation and the family
+ * weight in the first-level table; then the fold into the family's slice
+ * (dim slots, at offset), entries in ascending order. */
+static bool acc_flush(pm_extractor *x, pm_features *f, pm_hashed_family fam,
+                      uint32_t offset, uint32_t dim, float weight) {
   if (x->ntouched == 0)
     return true;
   qsort(x->touched, x->ntouched, sizeof *x->touched, cmp_u32);
@@ -202,12 +227,37 @@ static bool acc_flush(pm_extractor *x, pm_features *f, uint32_t offset,
     norm2 += (double)v * v;
   }
   float scale = (float)((double)weight / sqrt(norm2));
-  if (!features_reserve(f, f->nnz + x->ntouched))
-    return false;
+  if (++x->fold_gen == 0) {
+    memset(x->fold_stamp, 0, x->fold_dim * sizeof *x->fold_stamp);
+    x->fold_gen = 1;
+  }
+  x->nfold = 0;
+  uint32_t mask = dim - 1;
   for (size_t k = 0; k < x->ntouched; k++) {
     uint32_t i = x->touched[k];
-    f->idx[f->nnz] = offset + i;
-    f->val[f->nnz++] = x->acc[i] * scale;
+    unsigned char le[4] = {(unsigned char)i, (unsigned char)(i >> 8),
+                           (unsigned char)(i >> 16), (unsigned char)(i >> 24)};
+    uint64_t h = XXH3_64bits_withSeed(le, 4, SEED_FOLD + (uint64_t)fam);
+    uint32_t slot = (uint32_t)h & mask;
+    float v = x->acc[i] * scale;
+    if (h >> 63)
+      v = -v;
+    if (x->fold_stamp[slot] != x->fold_gen) {
+      x->fold_stamp[slot] = x->fold_gen;
+      x->fold[slot] = 0.0f;
+      x->fold_touched[x->nfold++] = slot;
+    }
+    x->fold[slot] += v;
+  }
+  qsort(x->fold_touched, x->nfold, sizeof *x->fold_touched, cmp_u32);
+  if (!features_reserve(f, f->nnz + x->nfold))
+    return false;
+  for (size_t k = 0; k < x->nfold; k++) {
+    uint32_t slot = x->fold_touched[k];
+    if (x->fold[slot] == 0.0f)
+      continue; /* opposite signs cancelled */
+    f->idx[f->nnz] = offset + slot;
+    f->val[f->nnz++] = x->fold[slot];
   }
   return true;
 }
@@ -225,7 +275,7 @@ static uint64_t hash_ids(const uint64_t *ids, size_t n, uint64_t seed) {
 /* ---- character n-grams ---- */
 
 static void char_ngrams(pm_extractor *x, const pm__fctx *c) {
-  uint32_t dim = pm_config_hashed_dim(x->cfg, PM_FAM_CHAR_NGRAMS);
+  uint32_t dim = first_level_dim[PM_FAM_CHAR_NGRAMS];
   int lo = pm_config_hashed_min_n(x->cfg, PM_FAM_CHAR_NGRAMS);
   int hi = pm_config_hashed_max_n(x->cfg, PM_FAM_CHAR_NGRAMS);
   uint32_t mask = dim - 1;
@@ -260,7 +310,7 @@ static uint64_t word_key(pm_extractor *x, const pm__fctx *c,
 }
 
 static bool words(pm_extractor *x, const pm__fctx *c) {
-  uint32_t mask = pm_config_hashed_dim(x->cfg, PM_FAM_WORDS) - 1;
+  uint32_t mask = first_level_dim[PM_FAM_WORDS] - 1;
   int lo = pm_config_hashed_min_n(x->cfg, PM_FAM_WORDS);
   int hi = pm_config_hashed_max_n(x->cfg, PM_FAM_WORDS);
   size_t k = 0;
@@ -331,7 +381,7 @@ static uint64_t syntax_key(pm_extractor *x, const pm__fctx *c,
 }
 
 static bool syntax(pm_extractor *x, const pm__fctx *c) {
-  uint32_t mask = pm_config_hashed_dim(x->cfg, PM_FAM_SYNTAX) - 1;
+  uint32_t mask = first_level_dim[PM_FAM_SYNTAX] - 1;
   int lo = pm_config_hashed_min_n(x->cfg, PM_FAM_SYNTAX);
   int hi = pm_config_hashed_max_n(x->cfg, PM_FAM_SYNTAX);
   size_t k = 0;
@@ -582,7 +632,8 @@ pm_status pm_extract_text(pm_extractor *x, const char *text, size_t len,
       ok = words(x, &c);
     else
       ok = syntax(x, &c);
-    if (!ok || !acc_flush(x, f, pm_config_hashed_offset(x->cfg, fam),
+    if (!ok || !acc_flush(x, f, fam, pm_config_hashed_offset(x->cfg, fam),
+                          pm_config_hashed_dim(x->cfg, fam),
                           pm_config_hashed_weight(x->cfg, fam)))
       return pm_error_set(err, PM_NOMEM, "out of memory");
   }

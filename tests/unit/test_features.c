@@ -149,16 +149,18 @@ START_TEST(vector_is_sorted_bounded_normalised) {
     if (k)
       ck_assert_uint_lt(idx[k - 1], idx[k]);
     ck_assert_uint_lt(idx[k], limit);
-    ck_assert(isfinite(val[k]) && val[k] > 0);
+    ck_assert(isfinite(val[k]) && val[k] != 0);
     for (int f = PM_FAM__HASHED_COUNT - 1; f >= 0; f--)
       if (idx[k] >= pm_config_hashed_offset(cfg, (pm_hashed_family)f)) {
         norm[f] += (double)val[k] * val[k];
         break;
       }
   }
+  /* each family is L2-normalised to its weight before the signed fold;
+   * folding keeps the norm in expectation, collisions move it a little */
   for (int f = 0; f < PM_FAM__HASHED_COUNT; f++) {
     double w = pm_config_hashed_weight(cfg, (pm_hashed_family)f);
-    ck_assert_msg(fabs(sqrt(norm[f]) - w) < 1e-4, "family %d norm %f", f,
+    ck_assert_msg(fabs(sqrt(norm[f]) - w) < 0.15 * w, "family %d norm %f", f,
                   sqrt(norm[f]));
   }
   ck_assert_uint_eq(pm_features_dim(fv), pm_config_vector_dim(cfg));

@@ -1,0 +1,166 @@
+/* Scoring a mail against its claimed sender (see include/penmark/score.h). */
+#include <cblas.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "features/model_vector.h"
+#include "score/profiles_internal.h"
+
+/* Own text shorter than this (characters) is too little to judge: a name, a
+ * "thanks". BEC openers ("are you at your desk?") are longer, and the
+ * evaluation reports short mails apart. */
+#define PM_MIN_OWN_CHARS 8
+
+struct pm_scorer {
+  const pm_config *cfg;
+  uint64_t hash;
+  pm_extractor *x;
+  pm_features *f;
+  float *vec;    /* the mail's model vector */
+  float *scores; /* every ready sender's raw score */
+  size_t scores_cap;
+};
+
+const char *pm_verdict_name(pm_verdict v) {
+  switch (v) {
+  case PM_VERDICT_GENUINE:
+    return "genuine";
+  case PM_VERDICT_IMPERSONATION:
+    return "impersonation";
+  case PM_VERDICT_UNKNOWN_SENDER:
+    return "unknown_sender";
+  case PM_VERDICT_PROFILE_NOT_READY:
+    return "profile_not_ready";
+  case PM_VERDICT_TOO_LITTLE_TEXT:
+    return "too_little_text";
+  }
+  return "unknown";
+}
+
+bool pm_verdict_abstains(pm_verdict v) {
+  return v != PM_VERDICT_GENUINE && v != PM_VERDICT_IMPERSONATION;
+}
+
+pm_status pm_scorer_new(const pm_config *cfg, pm_scorer **out,
+                        pm_error *err) {
+  *out = NULL;
+  pm_scorer *s = calloc(1, sizeof *s);
+  if (!s)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  s->cfg = cfg;
+  s->hash = pm_config_hash(cfg);
+  pm_status rc = pm_extractor_new(cfg, &s->x, err);
+  if (rc == PM_OK) {
+    s->f = pm_features_new();
+    s->vec = malloc(pm_config_vector_dim(cfg) * sizeof *s->vec);
+    if (!s->f || !s->vec)
+      rc = pm_error_set(err, PM_NOMEM, "out of memory");
+  }
+  if (rc != PM_OK) {
+    pm_scorer_free(s);
+    return rc;
+  }
+  *out = s;
+  return PM_OK;
+}
+
+void pm_scorer_free(pm_scorer *s) {
+  if (!s)
+    return;
+  pm_extractor_free(s->x);
+  pm_features_free(s->f);
+  free(s->vec);
+  free(s->scores);
+  free(s);
+}
+
+static int64_t now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static size_t utf8_chars(const char *s, size_t n) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++)
+    c += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return c;
+}
+
+/* The claimed sender as stored: exactly, or lower-cased (addresses are kept
+ * lower-cased; corpus labels as their directories are named). */
+static const pm__model_sender *find_sender(const pm__model *m, char *claimed) {
+  const pm__model_sender *s = pm__model_find(m, claimed);
+  if (s)
+    return s;
+  for (char *c = claimed; *c; c++)
+    *c = (char)tolower((unsigned char)*c);
+  return pm__model_find(m, claimed);
+}
+
+pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p,
+                        const pm_mail *mail, const char *claimed,
+                        pm_score_result *out, pm_error *err) {
+  int64_t t0 = now_us();
+  memset(out, 0, sizeof *out);
+  if (s->hash != p->hash)
+    return pm_error_set(err, PM_MISMATCH,
+                        "the scorer's configuration differs from the "
+                        "profiles'");
+  const pm__model *m = &p->m;
+  out->threshold = m->threshold;
+  out->probability = 0.5;
+  snprintf(out->sender, sizeof out->sender, "%s",
+           claimed && claimed[0] ? claimed : pm_mail_sender(mail));
+  size_t len;
+  const char *text = pm_mail_own_text(mail, &len);
+  out->own_chars = utf8_chars(text, len);
+  const pm__model_sender *snd = find_sender(m, out->sender);
+  if (!snd) {
+    out->verdict = PM_VERDICT_UNKNOWN_SENDER;
+    goto done;
+  }
+  out->profile_mails = snd->mails;
+  out->profile_last_trained = snd->last_trained;
+  if (snd->row < 0) {
+    out->verdict = PM_VERDICT_PROFILE_NOT_READY;
+    goto done;
+  }
+  pm_status rc = pm_extract_mail(s->x, mail, s->f, err);
+  if (rc != PM_OK)
+    return rc;
+  out->language = pm_features_language(s->f);
+  if (out->own_chars < PM_MIN_OWN_CHARS) {
+    out->verdict = PM_VERDICT_TOO_LITTLE_TEXT;
+    goto done;
+  }
+  pm__model_vector(s->f, s->vec);
+  /* every ready sender's score at once: the closest other sender is part
+   * of the explanation */
+  if (s->scores_cap < m->n_ready) {
+    float *ns = realloc(s->scores, m->n_ready * sizeof *ns);
+    if (!ns)
+      return pm_error_set(err, PM_NOMEM, "out of memory");
+    s->scores = ns;
+    s->scores_cap = m->n_ready;
+  }
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->n_ready, (int)m->d, 1.0f,
+              m->W, (int)m->d, s->vec, 1, 0.0f, s->scores, 1);
+  double r = (double)s->scores[snd->row] + snd->bias;
+  double z = (r - snd->imp_mean) / snd->norm_sd;
+  double t = m->platt_a * -z + m->platt_b;
+  out->score = -z;
+  out->probability = 1.0 / (1.0 + exp(-t));
+  if (!isfinite(out->probability))
+    out->probability = 0.5;
+  out->verdict = out->probability >= m->threshold ? PM_VERDICT_IMPERSONATION
+                                                  : PM_VERDICT_GENUINE;
+  pm__reasons(p, snd, s->vec, pm_features_named(s->f), out);
+done:
+  out->elapsed_us = now_us() - t0;
+  return PM_OK;
+}

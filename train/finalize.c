@@ -1,0 +1,510 @@
+/* From statistics to the published model (see train/finalize.h). */
+#include "train/finalize.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "penmark/features.h"
+#include "train/model_blob.h"
+#include "train/sample.h"
+#include "train/stats.h"
+
+/* LAPACK, from OpenBLAS (its headers ship no prototypes for them). The
+ * trailing length is Fortran's hidden argument for the character one. */
+extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
+                    int *info, size_t uplo_len);
+extern void dpotrs_(const char *uplo, const int *n, const int *nrhs,
+                    const double *a, const int *lda, double *b,
+                    const int *ldb, int *info, size_t uplo_len);
+
+/* Everything the computation holds, freed in one place. */
+typedef struct {
+  uint32_t d, nn, named_off;
+  pm_store_sender *senders;
+  size_t n_senders;
+  int32_t *row;      /* per sender: ready row or -1 */
+  uint32_t n_ready;
+  double *scale;     /* d: standardisation of the model space */
+  double *M;         /* d x d: the regularised scatter, then its Cholesky */
+  double *W;         /* d x n_ready (column-major): the discriminants */
+  double *mean;      /* d: tenant mean */
+  float *smean;      /* n_ready x d: senders' mean model vectors */
+  float *named_mean, *named_sd; /* n_ready x nn */
+  /* leave-one-out scores of the calibration samples */
+  float *loo;        /* n_samples x n_ready */
+  int32_t *owner;    /* n_samples: the sample's ready row, or -1 */
+  size_t n_samples, cap_samples;
+} fin;
+
+static void fin_free(fin *f) {
+  pm_store_senders_free(f->senders, f->n_senders);
+  free(f->row);
+  free(f->scale);
+  free(f->M);
+  free(f->W);
+  free(f->mean);
+  free(f->smean);
+  free(f->named_mean);
+  free(f->named_sd);
+  free(f->loo);
+  free(f->owner);
+}
+
+/* Loads the ready senders' statistics: the right-hand sides of the ridge
+ * system (sum - n * mean, standardised) and the means kept for reasons. */
+static pm_status load_senders(pm_store *st, fin *f, pm_error *err) {
+  uint32_t sd = pm__sstat_dim(f->d, f->nn);
+  for (size_t i = 0; i < f->n_senders; i++) {
+    int32_t r = f->row[i];
+    if (r < 0)
+      continue;
+    void *blob = NULL;
+    size_t len = 0;
+    pm_status rc = pm_store_get(st, "sstat", f->senders[i].id, &blob, &len,
+                                err);
+    if (rc != PM_OK)
+      return rc;
+    pm__stats s;
+    rc = pm__stats_decode(blob, len, sd, f->d, &s, err);
+    free(blob);
+    if (rc != PM_OK)
+      return rc;
+    double n = (double)(s.n ? s.n : 1);
+    double *w = f->W + (size_t)r * f->d;
+    for (uint32_t j = 0; j < f->d; j++) {
+      w[j] = f->scale[j] * (s.sum[j] - (double)s.n * f->mean[j]);
+      f->smean[(size_t)r * f->d + j] = (float)(s.sum[j] / n);
+    }
+    for (uint32_t j = 0; j < f->nn; j++) {
+      double mu = s.sum[f->d + j] / n;
+      double var = s.sumsq[j] / n - mu * mu;
+      f->named_mean[(size_t)r * f->nn + j] = (float)mu;
+      f->named_sd[(size_t)r * f->nn + j] = (float)(var > 0 ? sqrt(var) : 0);
+    }
+    pm__stats_free(&s);
+  }
+  return PM_OK;
+}
+
+/* The total scatter of the standardised model vectors plus the ridge:
+ * M = A (G - n m m') A + lambda n / 1000 I, from the upper triangle of G. */
+static void build_system(fin *f, const pm__gram *g) {
+  size_t d = f->d;
+  double n = (double)g->n;
+  for (size_t j = 0; j < d; j++)
+    f->mean[j] = g->sum[j] / n;
+  /* standardise the named block; the hashed slices are normalised already */
+  for (size_t j = 0; j < d; j++) {
+    if (j < f->named_off) {
+      f->scale[j] = 1.0;
+      continue;
+    }
+    double var = (double)g->G[j * d + j] / n - f->mean[j] * f->mean[j];
+    f->scale[j] = var > 1e-12 ? PM_NAMED_WEIGHT / (sqrt(var) * sqrt(f->nn))
+                              : 0.0;
+  }
+  double ridge = PM_RIDGE_LAMBDA;
+  for (size_t i = 0; i < d; i++)
+    for (size_t j = i; j < d; j++) {
+      double c = ((double)g->G[i * d + j] - n * f->mean[i] * f->mean[j]) *
+                 f->scale[i] * f->scale[j];
+      f->M[i * d + j] = f->M[j * d + i] = c;
+    }
+  for (size_t i = 0; i < d; i++)
+    f->M[i * d + i] += ridge;
+}
+
+/* Calibration samples scored together, so that the solves run as BLAS-3. */
+#define CHUNK 256
+
+typedef struct {
+  double *U;    /* d x CHUNK, column-major: standardised, centred vectors */
+  double *V;    /* the same, then L^-1 U */
+  double *yhat; /* n_ready x CHUNK: predictions */
+  int32_t owner[CHUNK];
+  size_t n;
+} chunk;
+
+static bool reserve_samples(fin *f, size_t more) {
+  if (f->n_samples + more <= f->cap_samples)
+    return true;
+  size_t c = f->cap_samples ? f->cap_samples : 1024;
+  while (c < f->n_samples + more)
+    c *= 2;
+  float *nl = realloc(f->loo, c * (f->n_ready ? f->n_ready : 1) * sizeof *nl);
+  if (!nl)
+    return false;
+  f->loo = nl;
+  int32_t *no = realloc(f->owner, c * sizeof *no);
+  if (!no)
+    return false;
+  f->owner = no;
+  f->cap_samples = c;
+  return true;
+}
+
+/* Leave-one-out scores of the samples in the chunk against every ready
+ * sender. For ridge regression the held-out prediction is exact:
+ * y_loo = y - (y - y_hat) / (1 - h), with h = u' M^-1 u = |L^-1 u|^2. */
+static bool flush_chunk(fin *f, chunk *c, const double *frac) {
+  if (c->n == 0)
+    return true;
+  if (!reserve_samples(f, c->n))
+    return false;
+  int d = (int)f->d, n = (int)c->n, R = (int)f->n_ready;
+  memcpy(c->V, c->U, (size_t)d * c->n * sizeof *c->V);
+  cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, n, d, 1.0, f->W, d,
+              c->U, d, 0.0, c->yhat, R);
+  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
+              CblasNonUnit, d, n, 1.0, f->M, d, c->V, d);
+  for (size_t k = 0; k < c->n; k++) {
+    const double *v = c->V + k * (size_t)d;
+    double h = cblas_ddot(d, v, 1, v, 1);
+    if (!(h < 0.999))
+      h = 0.999; /* a sample that alone defines a direction */
+    float *out = f->loo + f->n_samples * f->n_ready;
+    for (int r = 0; r < R; r++) {
+      double y = (r == c->owner[k] ? 1.0 : 0.0) - frac[r];
+      double yh = c->yhat[k * (size_t)R + (size_t)r];
+      out[r] = (float)(y - (y - yh) / (1.0 - h));
+    }
+    f->owner[f->n_samples++] = c->owner[k];
+  }
+  c->n = 0;
+  return true;
+}
+
+static bool add_sample(fin *f, chunk *c, const pm__sample_entry *e,
+                       int32_t owner, const double *frac) {
+  double *u = c->U + c->n * f->d;
+  for (size_t j = 0; j < f->d; j++)
+    u[j] = -f->mean[j] * f->scale[j];
+  for (uint32_t k = 0; k < e->nnz; k++)
+    u[e->idx[k]] += e->val[k] * f->scale[e->idx[k]];
+  c->owner[c->n++] = owner;
+  return c->n < CHUNK || flush_chunk(f, c, frac);
+}
+
+static pm_status score_samples(pm_store *st, fin *f, const double *frac,
+                               pm_error *err) {
+  chunk c = {0};
+  c.U = malloc((size_t)f->d * CHUNK * sizeof *c.U);
+  c.V = malloc((size_t)f->d * CHUNK * sizeof *c.V);
+  c.yhat = malloc((size_t)(f->n_ready ? f->n_ready : 1) * CHUNK *
+                  sizeof *c.yhat);
+  pm_status rc = PM_OK;
+  if (!c.U || !c.V || !c.yhat)
+    rc = pm_error_set(err, PM_NOMEM, "out of memory");
+  for (size_t i = 0; i < f->n_senders && rc == PM_OK; i++) {
+    void *blob = NULL;
+    size_t len = 0;
+    rc = pm_store_get(st, "sample", f->senders[i].id, &blob, &len, err);
+    if (rc == PM_NOTFOUND) {
+      rc = PM_OK;
+      continue;
+    }
+    if (rc != PM_OK)
+      break;
+    pm__sample s;
+    rc = pm__sample_decode(blob, len, f->d, PM_SAMPLE_K, &s, err);
+    free(blob);
+    if (rc != PM_OK)
+      break;
+    for (size_t k = 0; rc == PM_OK && k < s.n; k++)
+      if (!add_sample(f, &c, &s.e[k], f->row[i], frac))
+        rc = pm_error_set(err, PM_NOMEM, "out of memory");
+    pm__sample_free(&s);
+  }
+  if (rc == PM_OK && !flush_chunk(f, &c, frac))
+    rc = pm_error_set(err, PM_NOMEM, "out of memory");
+  free(c.U);
+  free(c.V);
+  free(c.yhat);
+  return rc;
+}
+
+typedef struct {
+  double sum, sq;
+  size_t n;
+} moments;
+
+static void mom_add(moments *m, double x) {
+  m->sum += x;
+  m->sq += x * x;
+  m->n++;
+}
+
+static double mom_mean(const moments *m) {
+  return m->n ? m->sum / (double)m->n : 0.0;
+}
+
+static double mom_var(const moments *m) {
+  if (m->n < 2)
+    return 0.0;
+  double mu = mom_mean(m);
+  double v = (m->sq - (double)m->n * mu * mu) / (double)(m->n - 1);
+  return v > 0 ? v : 0.0;
+}
+
+/* Weighted logistic fit of p(impostor | u) = 1 / (1 + exp(-(a u + b))), by
+ * Newton's method; the two classes weigh the same. */
+static void platt(const double *u, const uint8_t *y, size_t n, double *a,
+                  double *b) {
+  size_t npos = 0;
+  for (size_t i = 0; i < n; i++)
+    npos += y[i];
+  *a = 1.0;
+  *b = 0.0;
+  if (npos == 0 || npos == n)
+    return;
+  double wp = 0.5 / (double)npos, wn = 0.5 / (double)(n - npos);
+  for (int it = 0; it < 50; it++) {
+    double g0 = 0, g1 = 0, h00 = 1e-9, h01 = 0, h11 = 1e-9;
+    for (size_t i = 0; i < n; i++) {
+      double t = *a * u[i] + *b;
+      double p = 1.0 / (1.0 + exp(-t));
+      double w = y[i] ? wp : wn, r = p - (double)y[i];
+      g0 += w * r * u[i];
+      g1 += w * r;
+      double q = w * p * (1.0 - p);
+      h00 += q * u[i] * u[i];
+      h01 += q * u[i];
+      h11 += q;
+    }
+    double det = h00 * h11 - h01 * h01;
+    if (!(fabs(det) > 1e-18))
+      break;
+    double da = (h11 * g0 - h01 * g1) / det, db = (h00 * g1 - h01 * g0) / det;
+    *a -= da;
+    *b -= db;
+    if (fabs(da) + fabs(db) < 1e-10)
+      break;
+  }
+}
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return a < b ? -1 : a > b;
+}
+
+/* Per-sender normalisation from the held-out scores, then the tenant's
+ * calibration and threshold. */
+static pm_status calibrate(fin *f, pm__model *m) {
+  uint32_t R = f->n_ready;
+  moments *gen = calloc(R ? R : 1, sizeof *gen);
+  moments *imp = calloc(R ? R : 1, sizeof *imp);
+  if (!gen || !imp) {
+    free(gen);
+    free(imp);
+    return PM_NOMEM;
+  }
+  for (size_t i = 0; i < f->n_samples; i++)
+    for (uint32_t r = 0; r < R; r++)
+      mom_add((int32_t)r == f->owner[i] ? &gen[r] : &imp[r],
+              f->loo[i * R + r]);
+  /* Few held-out scores make a poor spread: shrink each sender's towards
+   * the tenant's pooled one, as if it had 5 more scores of that spread. */
+  moments pooled_gen = {0}, pooled_imp = {0};
+  double gvar_sum = 0, ivar_sum = 0;
+  size_t gvar_n = 0, ivar_n = 0;
+  for (uint32_t r = 0; r < R; r++) {
+    if (gen[r].n >= 2) {
+      gvar_sum += mom_var(&gen[r]);
+      gvar_n++;
+    }
+    if (imp[r].n >= 2) {
+      ivar_sum += mom_var(&imp[r]);
+      ivar_n++;
+    }
+  }
+  (void)pooled_gen;
+  (void)pooled_imp;
+  double gvar0 = gvar_n ? gvar_sum / (double)gvar_n : 0.01;
+  double ivar0 = ivar_n ? ivar_sum / (double)ivar_n : 0.01;
+  for (size_t i = 0; i < f->n_senders; i++) {
+    int32_t r = f->row[i];
+    if (r < 0)
+      continue;
+    pm__model_sender *s = &m->senders[i];
+    double gv = ((double)gen[r].n * mom_var(&gen[r]) + 5.0 * gvar0) /
+                ((double)gen[r].n + 5.0);
+    double iv = ((double)imp[r].n * mom_var(&imp[r]) + 5.0 * ivar0) /
+                ((double)imp[r].n + 5.0);
+    /* without held-out impostors, place them where genuine scores would
+     * be two spreads lower */
+    s->imp_mean = (float)(imp[r].n ? mom_mean(&imp[r])
+                                   : mom_mean(&gen[r]) - 2.0 * sqrt(gv));
+    s->gen_mean = (float)mom_mean(&gen[r]);
+    double sd = sqrt(gv + iv);
+    s->norm_sd = (float)(sd > 1e-9 ? sd : 1.0);
+  }
+  /* impersonation scores u = -z of every held-out pair */
+  size_t npairs = f->n_samples * R, k = 0, ngen = 0;
+  double *u = malloc((npairs ? npairs : 1) * sizeof *u);
+  uint8_t *y = malloc(npairs ? npairs : 1);
+  double *genu = malloc((npairs ? npairs : 1) * sizeof *genu);
+  pm_status rc = PM_OK;
+  if (!u || !y || !genu) {
+    rc = PM_NOMEM;
+    goto done;
+  }
+  /* the ready senders in row order */
+  const pm__model_sender **by_row = calloc(R ? R : 1, sizeof *by_row);
+  if (!by_row) {
+    rc = PM_NOMEM;
+    goto done;
+  }
+  for (size_t i = 0; i < f->n_senders; i++)
+    if (f->row[i] >= 0)
+      by_row[f->row[i]] = &m->senders[i];
+  for (size_t i = 0; i < f->n_samples; i++)
+    for (uint32_t r = 0; r < R; r++) {
+      const pm__model_sender *s = by_row[r];
+      double z = (f->loo[i * R + r] - s->imp_mean) / s->norm_sd;
+      u[k] = -z;
+      y[k] = (int32_t)r != f->owner[i];
+      if (!y[k])
+        genu[ngen++] = -z;
+      k++;
+    }
+  free(by_row);
+  platt(u, y, k, &m->platt_a, &m->platt_b);
+  if (ngen > 0) {
+    qsort(genu, ngen, sizeof *genu, cmp_double);
+    size_t at = (size_t)floor((1.0 - PM_FLAG_RATE) * (double)ngen);
+    if (at >= ngen)
+      at = ngen - 1;
+    double t = m->platt_a * genu[at] + m->platt_b;
+    m->threshold = 1.0 / (1.0 + exp(-t));
+  } else {
+    m->threshold = 0.5;
+  }
+done:
+  free(u);
+  free(y);
+  free(genu);
+  free(gen);
+  free(imp);
+  return rc;
+}
+
+pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
+                       unsigned min_mails, pm_error *err) {
+  fin f = {0};
+  pm__model m = {0};
+  pm_status rc;
+  pm__gram_flush(g);
+  f.d = g->d;
+  f.nn = (uint32_t)pm_named_count();
+  f.named_off = pm_config_named_offset(cfg);
+  rc = pm_store_senders(st, &f.senders, &f.n_senders, err);
+  if (rc != PM_OK)
+    goto out;
+  f.row = malloc((f.n_senders ? f.n_senders : 1) * sizeof *f.row);
+  m.senders = calloc(f.n_senders ? f.n_senders : 1, sizeof *m.senders);
+  if (!f.row || !m.senders)
+    goto nomem;
+  /* A discriminant needs something to discriminate from: with a single
+   * sender in the tenant, nobody is ready. */
+  for (size_t i = 0; i < f.n_senders; i++) {
+    bool ready = f.senders[i].mails >= (int64_t)min_mails && f.n_senders > 1;
+    f.row[i] = ready ? (int32_t)f.n_ready++ : -1;
+    if (f.senders[i].ready != ready) {
+      f.senders[i].ready = ready;
+      rc = pm_store_sender_update(st, &f.senders[i], err);
+      if (rc != PM_OK)
+        goto out;
+    }
+  }
+  size_t d = f.d, R = f.n_ready;
+  f.scale = malloc(d * sizeof *f.scale);
+  f.mean = malloc(d * sizeof *f.mean);
+  f.M = malloc(d * d * sizeof *f.M);
+  f.W = calloc((R ? R : 1) * d, sizeof *f.W);
+  f.smean = calloc((R ? R : 1) * d, sizeof *f.smean);
+  f.named_mean = calloc((R ? R : 1) * f.nn, sizeof *f.named_mean);
+  f.named_sd = calloc((R ? R : 1) * f.nn, sizeof *f.named_sd);
+  double *frac = calloc(R ? R : 1, sizeof *frac);
+  if (!f.scale || !f.mean || !f.M || !f.W || !f.smean || !f.named_mean ||
+      !f.named_sd || !frac) {
+    free(frac);
+    goto nomem;
+  }
+  if (R > 0 && g->n > 0) {
+    build_system(&f, g);
+    rc = load_senders(st, &f, err);
+    if (rc == PM_OK) {
+      int n = (int)d, nrhs = (int)R, info = 0;
+      dpotrf_("L", &n, f.M, &n, &info, 1);
+      if (info != 0)
+        rc = pm_error_set(err, PM_INTERNAL,
+                          "the tenant's scatter matrix is not positive "
+                          "definite (LAPACK info %d)",
+                          info);
+      else
+        dpotrs_("L", &n, &nrhs, f.M, &n, f.W, &n, &info, 1);
+    }
+    for (size_t i = 0; rc == PM_OK && i < f.n_senders; i++)
+      if (f.row[i] >= 0)
+        frac[f.row[i]] = (double)f.senders[i].mails / (double)g->n;
+    if (rc == PM_OK)
+      rc = score_samples(st, &f, frac, err);
+    if (rc == PM_OK && calibrate(&f, &m) != PM_OK)
+      rc = pm_error_set(err, PM_NOMEM, "out of memory");
+  }
+  free(frac);
+  if (rc != PM_OK)
+    goto out;
+  /* the published model: final weights fold the standardisation in,
+   * r(x) = (A w) . x - (A w) . mean */
+  m.d = f.d;
+  m.n_named = f.nn;
+  m.config_hash = pm_config_hash(cfg);
+  m.mails = g->n;
+  m.n_senders = (uint32_t)f.n_senders;
+  m.n_ready = f.n_ready;
+  if (R == 0) {
+    m.platt_a = 1.0;
+    m.threshold = 0.5;
+  }
+  m.W = malloc((R ? R : 1) * d * sizeof *m.W);
+  if (!m.W)
+    goto nomem;
+  for (size_t r = 0; r < R; r++)
+    for (size_t j = 0; j < d; j++)
+      m.W[r * d + j] = (float)(f.W[r * d + j] * f.scale[j]);
+  for (size_t i = 0; i < f.n_senders; i++) {
+    pm__model_sender *s = &m.senders[i];
+    s->address = strdup(f.senders[i].address);
+    if (!s->address)
+      goto nomem;
+    s->mails = (uint64_t)f.senders[i].mails;
+    s->last_trained = f.senders[i].last_trained;
+    s->row = f.row[i];
+    if (s->row >= 0) {
+      double b = 0;
+      for (size_t j = 0; j < d; j++)
+        b -= (double)m.W[(size_t)s->row * d + j] * f.mean[j];
+      s->bias = (float)b;
+    }
+  }
+  m.mean = f.smean;
+  m.named_mean = f.named_mean;
+  m.named_sd = f.named_sd;
+  f.smean = f.named_mean = f.named_sd = NULL;
+  size_t len;
+  void *blob = pm__model_encode(&m, &len);
+  if (!blob)
+    goto nomem;
+  rc = pm_store_put(st, "model", 0, blob, len, err);
+  free(blob);
+  goto out;
+nomem:
+  rc = pm_error_set(err, PM_NOMEM, "out of memory computing the profiles");
+out:
+  pm__model_free(&m);
+  fin_free(&f);
+  return rc;
+}

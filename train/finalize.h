@@ -1,0 +1,42 @@
+/* The end of a training run: from the store's statistics to the published
+ * model (train/model_blob.h).
+ *
+ * The model is a linear discriminant computed in closed form from the
+ * sufficient statistics: ridge regression of one-hot sender targets on the
+ * model vectors, which needs only the tenant's Gram matrix (second moments)
+ * and each sender's sum. Each sender's score is then normalised against
+ * held-out scores: leave-one-out scores of the calibration samples (exact for
+ * ridge regression), the sender's own as genuine and the other senders' as
+ * impostors; and one logistic (Platt) calibration for the tenant maps the
+ * normalised score to a probability. */
+#ifndef PM_TRAIN_FINALIZE_H
+#define PM_TRAIN_FINALIZE_H
+
+#include <stdint.h>
+
+#include "penmark/config.h"
+#include "penmark/error.h"
+#include "penmark/store.h"
+#include "train/gram.h"
+
+/* Tuned on the development corpora (see README, Accuracy). */
+#define PM_RIDGE_LAMBDA 4.0   /* ridge penalty on the scatter matrix */
+#define PM_NAMED_WEIGHT 1.0   /* weight of the standardised named block */
+#define PM_SAMPLE_K 40        /* calibration sample per sender */
+#define PM_FLAG_RATE 0.01     /* default threshold: flags 1% of genuine */
+
+/* Statistics layout of a sender ("sstat" blob): the model-space sum (d),
+ * then the raw named values' sums (n_named), with sums of squares over the
+ * raw named part only. */
+static inline uint32_t pm__sstat_dim(uint32_t d, uint32_t n_named) {
+  return d + n_named;
+}
+
+/* Computes the model from the statistics in the store (inside the caller's
+ * transaction) and the tenant moments g, marks senders ready (at least
+ * min_mails mails), and writes the "model" blob. now: the run's time, for
+ * the senders trained in it. */
+pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
+                       unsigned min_mails, pm_error *err);
+
+#endif

@@ -1,0 +1,141 @@
+/* Calibration samples (see train/sample.h). */
+#include "train/sample.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/stats.h"
+
+#define SAMPLE_MAGIC 0x41534d50u /* "PMSA" */
+#define SAMPLE_VERSION 1u
+
+void pm__sample_init(pm__sample *s, size_t k) {
+  memset(s, 0, sizeof *s);
+  s->k = k;
+}
+
+static void entry_free(pm__sample_entry *e) {
+  free(e->idx);
+  free(e->val);
+}
+
+void pm__sample_free(pm__sample *s) {
+  for (size_t i = 0; i < s->n; i++)
+    entry_free(&s->e[i]);
+  free(s->e);
+  memset(s, 0, sizeof *s);
+}
+
+bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x,
+                      uint32_t d) {
+  if (s->k == 0)
+    return true;
+  if (s->n == s->k && key >= s->e[s->n - 1].key)
+    return true;
+  size_t at = 0;
+  while (at < s->n && s->e[at].key < key)
+    at++;
+  if (at < s->n && s->e[at].key == key)
+    return true;
+  pm__sample_entry ne = {.key = key};
+  for (uint32_t j = 0; j < d; j++)
+    ne.nnz += x[j] != 0.0f;
+  ne.idx = malloc((ne.nnz ? ne.nnz : 1) * sizeof *ne.idx);
+  ne.val = malloc((ne.nnz ? ne.nnz : 1) * sizeof *ne.val);
+  if (!ne.idx || !ne.val) {
+    entry_free(&ne);
+    return false;
+  }
+  for (uint32_t j = 0, k = 0; j < d; j++)
+    if (x[j] != 0.0f) {
+      ne.idx[k] = j;
+      ne.val[k++] = x[j];
+    }
+  if (!s->e) {
+    s->e = calloc(s->k, sizeof *s->e);
+    if (!s->e) {
+      entry_free(&ne);
+      return false;
+    }
+  }
+  if (s->n == s->k)
+    entry_free(&s->e[--s->n]); /* the largest key leaves */
+  memmove(&s->e[at + 1], &s->e[at], (s->n - at) * sizeof *s->e);
+  s->e[at] = ne;
+  s->n++;
+  return true;
+}
+
+void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len) {
+  size_t n = 16;
+  for (size_t i = 0; i < s->n; i++)
+    n += 12 + (size_t)s->e[i].nnz * 8;
+  unsigned char *b = malloc(n), *p = b;
+  if (!b)
+    return NULL;
+  pm__put_u32(p, SAMPLE_MAGIC);
+  pm__put_u32(p + 4, SAMPLE_VERSION);
+  pm__put_u32(p + 8, d);
+  pm__put_u32(p + 12, (uint32_t)s->n);
+  p += 16;
+  for (size_t i = 0; i < s->n; i++) {
+    const pm__sample_entry *e = &s->e[i];
+    pm__put_u64(p, e->key);
+    pm__put_u32(p + 8, e->nnz);
+    p += 12;
+    for (uint32_t k = 0; k < e->nnz; k++, p += 4)
+      pm__put_u32(p, e->idx[k]);
+    for (uint32_t k = 0; k < e->nnz; k++, p += 4)
+      pm__put_f32(p, e->val[k]);
+  }
+  *len = n;
+  return b;
+}
+
+pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d,
+                            size_t k, pm__sample *s, pm_error *err) {
+  const unsigned char *p = blob, *end = p + len;
+  pm__sample_init(s, k);
+  if (len < 16 || pm__get_u32(p) != SAMPLE_MAGIC)
+    return pm_error_set(err, PM_CORRUPT, "sample blob: bad header");
+  if (pm__get_u32(p + 4) != SAMPLE_VERSION || pm__get_u32(p + 8) != d)
+    return pm_error_set(err, PM_MISMATCH, "sample blob: other version or "
+                                          "dimension");
+  uint32_t n = pm__get_u32(p + 12);
+  p += 16;
+  s->e = calloc(n > k ? n : (k ? k : 1), sizeof *s->e);
+  if (!s->e)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  if (n > k && k > 0)
+    s->k = n; /* a store made with a larger sample keeps what it has */
+  for (uint32_t i = 0; i < n; i++) {
+    if (end - p < 12)
+      goto corrupt;
+    pm__sample_entry *e = &s->e[i];
+    e->key = pm__get_u64(p);
+    e->nnz = pm__get_u32(p + 8);
+    p += 12;
+    if (e->nnz > d || (size_t)(end - p) < (size_t)e->nnz * 8)
+      goto corrupt;
+    e->idx = malloc((e->nnz ? e->nnz : 1) * sizeof *e->idx);
+    e->val = malloc((e->nnz ? e->nnz : 1) * sizeof *e->val);
+    s->n = i + 1;
+    if (!e->idx || !e->val) {
+      pm__sample_free(s);
+      return pm_error_set(err, PM_NOMEM, "out of memory");
+    }
+    for (uint32_t j = 0; j < e->nnz; j++, p += 4) {
+      e->idx[j] = pm__get_u32(p);
+      if (e->idx[j] >= d)
+        goto corrupt;
+    }
+    for (uint32_t j = 0; j < e->nnz; j++, p += 4)
+      e->val[j] = pm__get_f32(p);
+  }
+  if (p != end)
+    goto corrupt;
+  return PM_OK;
+corrupt:
+  pm__sample_free(s);
+  return pm_error_set(err, PM_CORRUPT, "sample blob: truncated or damaged");
+}
