@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/score_remote.h"
 #include "common/buf.h"
 #include "penmark/score.h"
 
@@ -96,10 +97,9 @@ int pm_cmd_score(int argc, char **argv) {
     pm_cli_err("%s", pm_error_message(&err));
     return PM_EXIT_USAGE;
   }
-  if (socket_path) {
-    pm_cli_err("score: --socket: the client is not available in this build");
-    return PM_EXIT_FAIL;
-  }
+  if (socket_path)
+    return pm_cli_score_remote(socket_path, tenant, sender, argv + optind,
+                               argc - optind);
   pm_config *cfg = NULL;
   if (config_path && !(cfg = pm_cli_config(config_path)))
     return PM_EXIT_FAIL;

@@ -1,9 +1,143 @@
-/* penmark serve (placeholder until the module lands). */
+/* penmark serve: the scoring daemon (HTTP/1.1 over a unix socket). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
+#include "penmark/serve.h"
+
+static void usage(FILE *out) {
+  fprintf(
+      out,
+      "usage: penmark serve --socket PATH --store DIR [--config FILE]\n"
+      "                     [--threads N] [--max-bytes N] "
+      "[--socket-mode MODE]\n"
+      "                     [--max-connections N] [--timeout SECONDS]\n"
+      "\n"
+      "Scores inbound mail for mail servers: HTTP/1.1 on a unix socket.\n"
+      "\n"
+      "  POST /v1/score?tenant=T[&sender=ADDR]  body: the raw message;\n"
+      "       answer: the JSON of `penmark score` (verdict, probability,\n"
+      "       threshold, reasons, profile, elapsed_us, tenant)\n"
+      "  GET  /v1/health                        status, uptime, tenants\n"
+      "  GET  /metrics                          OpenMetrics counters\n"
+      "\n"
+      "  --socket PATH        the unix socket (at most 107 bytes); a stale\n"
+      "                       socket file is replaced, a live one refused\n"
+      "  --store DIR          tenant stores, DIR/<tenant>.db, loaded on\n"
+      "                       first use and reloaded when training changes\n"
+      "                       them\n"
+      "  --config FILE        feature configuration the stores must match\n"
+      "                       (default: each store's own)\n"
+      "  --threads N          worker threads (default: the cores, %ld)\n"
+      "  --max-bytes N        largest mail accepted (default %zu): larger\n"
+      "                       bodies get 413 without being read\n"
+      "  --socket-mode MODE   octal permissions of the socket (default "
+      "%04o)\n"
+      "  --max-connections N  open connections at once (default %u)\n"
+      "  --timeout SECONDS    a connection idle or stalled this long is\n"
+      "                       closed (default %u)\n"
+      "\n"
+      "Signals: SIGTERM/SIGINT stop gracefully (requests in flight are\n"
+      "finished, the socket file is removed); SIGHUP reads --config again\n"
+      "and reloads every tenant. Logs go to standard error.\n",
+      sysconf(_SC_NPROCESSORS_ONLN), (size_t)PM_SERVE_MAX_BYTES_DEFAULT,
+      PM_SERVE_SOCKET_MODE_DEFAULT, PM_SERVE_MAX_CONNECTIONS_DEFAULT,
+      PM_SERVE_TIMEOUT_DEFAULT);
+}
+
+/* An octal mode such as 0660 or 660. */
+static bool parse_mode(const char *arg, unsigned *out) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(arg, &end, 8);
+  if (errno || end == arg || *end || v > 0777 || arg[0] == '-') {
+    pm_cli_err("--socket-mode: expected octal permissions such as 0660, got "
+               "\"%s\"",
+               arg);
+    return false;
+  }
+  *out = (unsigned)v;
+  return true;
+}
 
 int pm_cmd_serve(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  pm_cli_err("serve: not available in this build");
-  return PM_EXIT_FAIL;
+  static const struct option opts[] = {
+      {"socket", required_argument, 0, 's'},
+      {"store", required_argument, 0, 'd'},
+      {"config", required_argument, 0, 'c'},
+      {"threads", required_argument, 0, 't'},
+      {"max-bytes", required_argument, 0, 'b'},
+      {"socket-mode", required_argument, 0, 'm'},
+      {"max-connections", required_argument, 0, 'n'},
+      {"timeout", required_argument, 0, 'T'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  pm_serve_opts o;
+  pm_serve_opts_default(&o);
+  long v;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "s:d:c:t:b:m:n:T:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 's':
+      o.socket_path = optarg;
+      break;
+    case 'd':
+      o.store_dir = optarg;
+      break;
+    case 'c':
+      o.config_path = optarg;
+      break;
+    case 't':
+      if (!pm_cli_parse_count("--threads", optarg, 1, 1024, &v))
+        return PM_EXIT_USAGE;
+      o.threads = (unsigned)v;
+      break;
+    case 'b':
+      if (!pm_cli_parse_count("--max-bytes", optarg, 1, 1L << 40, &v))
+        return PM_EXIT_USAGE;
+      o.max_bytes = (size_t)v;
+      break;
+    case 'm':
+      if (!parse_mode(optarg, &o.socket_mode))
+        return PM_EXIT_USAGE;
+      break;
+    case 'n':
+      if (!pm_cli_parse_count("--max-connections", optarg, 1, 1000000, &v))
+        return PM_EXIT_USAGE;
+      o.max_connections = (unsigned)v;
+      break;
+    case 'T':
+      if (!pm_cli_parse_count("--timeout", optarg, 1, 86400, &v))
+        return PM_EXIT_USAGE;
+      o.timeout_s = (unsigned)v;
+      break;
+    case 'h':
+      usage(stdout);
+      return PM_EXIT_OK;
+    default:
+      usage(stderr);
+      return PM_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    pm_cli_err("serve: unexpected argument '%s'", argv[optind]);
+    usage(stderr);
+    return PM_EXIT_USAGE;
+  }
+  if (!o.socket_path || !o.store_dir) {
+    pm_cli_err("serve: --socket and --store are required");
+    usage(stderr);
+    return PM_EXIT_USAGE;
+  }
+  pm_error err;
+  pm_error_clear(&err);
+  if (pm_serve_run(&o, &err) != PM_OK) {
+    pm_cli_err("serve: %s", pm_error_message(&err));
+    return PM_EXIT_FAIL;
+  }
+  return PM_EXIT_OK;
 }
