@@ -152,11 +152,8 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p,
               m->W, (int)m->d, s->vec, 1, 0.0f, s->scores, 1);
   double r = (double)s->scores[snd->row] + snd->bias;
   double z = (r - snd->imp_mean) / snd->norm_sd;
-  double t = m->platt_a * -z + m->platt_b;
   out->score = -z;
-  out->probability = 1.0 / (1.0 + exp(-t));
-  if (!isfinite(out->probability))
-    out->probability = 0.5;
+  out->probability = pm__model_probability(m, -z, (uint32_t)out->own_chars);
   out->verdict = out->probability >= m->threshold ? PM_VERDICT_IMPERSONATION
                                                   : PM_VERDICT_GENUINE;
   pm__reasons(p, snd, s->vec, pm_features_named(s->f), out);

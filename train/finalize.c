@@ -35,6 +35,7 @@ typedef struct {
   /* leave-one-out scores of the calibration samples */
   float *loo;        /* n_samples x n_ready */
   int32_t *owner;    /* n_samples: the sample's ready row, or -1 */
+  uint32_t *chars;   /* n_samples: own text length */
   size_t n_samples, cap_samples;
 } fin;
 
@@ -50,6 +51,7 @@ static void fin_free(fin *f) {
   free(f->named_sd);
   free(f->loo);
   free(f->owner);
+  free(f->chars);
 }
 
 /* Loads the ready senders' statistics: the right-hand sides of the ridge
@@ -124,6 +126,7 @@ typedef struct {
   double *V;    /* the same, then L^-1 U */
   double *yhat; /* n_ready x CHUNK: predictions */
   int32_t owner[CHUNK];
+  uint32_t chars[CHUNK];
   size_t n;
 } chunk;
 
@@ -141,6 +144,10 @@ static bool reserve_samples(fin *f, size_t more) {
   if (!no)
     return false;
   f->owner = no;
+  uint32_t *nc = realloc(f->chars, c * sizeof *nc);
+  if (!nc)
+    return false;
+  f->chars = nc;
   f->cap_samples = c;
   return true;
 }
@@ -170,6 +177,7 @@ static bool flush_chunk(fin *f, chunk *c, const double *frac) {
       double yh = c->yhat[k * (size_t)R + (size_t)r];
       out[r] = (float)(y - (y - yh) / (1.0 - h));
     }
+    f->chars[f->n_samples] = c->chars[k];
     f->owner[f->n_samples++] = c->owner[k];
   }
   c->n = 0;
@@ -183,6 +191,7 @@ static bool add_sample(fin *f, chunk *c, const pm__sample_entry *e,
     u[j] = -f->mean[j] * f->scale[j];
   for (uint32_t k = 0; k < e->nnz; k++)
     u[e->idx[k]] += e->val[k] * f->scale[e->idx[k]];
+  c->chars[c->n] = e->chars;
   c->owner[c->n++] = owner;
   return c->n < CHUNK || flush_chunk(f, c, frac);
 }
@@ -248,38 +257,126 @@ static double mom_var(const moments *m) {
   return v > 0 ? v : 0.0;
 }
 
-/* Weighted logistic fit of p(impostor | u) = 1 / (1 + exp(-(a u + b))), by
- * Newton's method; the two classes weigh the same. */
-static void platt(const double *u, const uint8_t *y, size_t n, double *a,
-                  double *b) {
+/* Weighted logistic regression of "impostor" on the features of each
+ * held-out pair, f = (1, u, u L, L), by Newton's method; both classes weigh
+ * the same, so the probability reads at even prior odds. A small ridge keeps
+ * the fit finite when the classes separate. */
+#define NCAL 4
+/* Penalty on the calibration's slopes (the log-loss is weighted to sum to
+ * one): keeps them finite when held-out scores separate perfectly. */
+#define CALIB_RIDGE 1e-3
+
+static void features_of(double u, double L, double f[NCAL]) {
+  f[0] = 1.0;
+  f[1] = u;
+  f[2] = u * L;
+  f[3] = L;
+}
+
+/* Solves the NCAL x NCAL system H x = g in place (Gaussian elimination with
+ * partial pivoting); false when singular. */
+static bool solve_small(double H[NCAL][NCAL], double g[NCAL]) {
+  for (int c = 0; c < NCAL; c++) {
+    int piv = c;
+    for (int r = c + 1; r < NCAL; r++)
+      if (fabs(H[r][c]) > fabs(H[piv][c]))
+        piv = r;
+    if (!(fabs(H[piv][c]) > 1e-15))
+      return false;
+    for (int k = 0; k < NCAL; k++) {
+      double t = H[c][k];
+      H[c][k] = H[piv][k];
+      H[piv][k] = t;
+    }
+    double t = g[c];
+    g[c] = g[piv];
+    g[piv] = t;
+    for (int r = c + 1; r < NCAL; r++) {
+      double f = H[r][c] / H[c][c];
+      for (int k = c; k < NCAL; k++)
+        H[r][k] -= f * H[c][k];
+      g[r] -= f * g[c];
+    }
+  }
+  for (int c = NCAL - 1; c >= 0; c--) {
+    for (int k = c + 1; k < NCAL; k++)
+      g[c] -= H[c][k] * g[k];
+    g[c] /= H[c][c];
+  }
+  return true;
+}
+
+/* The penalised, weighted log-loss of coef over the pairs. */
+static double calib_loss(const double *u, const double *L, const uint8_t *y,
+                         size_t n, double wp, double wn,
+                         const double coef[NCAL]) {
+  double loss = 0;
+  for (size_t i = 0; i < n; i++) {
+    double f[NCAL], t = 0;
+    features_of(u[i], L[i], f);
+    for (int k = 0; k < NCAL; k++)
+      t += coef[k] * f[k];
+    /* log(1 + exp(-s t)) without overflow, s = +1 impostor, -1 genuine */
+    double m = y[i] ? -t : t;
+    loss += (y[i] ? wp : wn) * (m > 0 ? m + log1p(exp(-m)) : log1p(exp(m)));
+  }
+  for (int k = 1; k < NCAL; k++)
+    loss += 0.5 * CALIB_RIDGE * coef[k] * coef[k];
+  return loss;
+}
+
+/* Newton's method with step halving, so that it converges even when the
+ * held-out scores separate the classes completely (the penalty keeps the
+ * solution finite). */
+static void fit_calibration(const double *u, const double *L, const uint8_t *y,
+                            size_t n, double coef[NCAL]) {
   size_t npos = 0;
   for (size_t i = 0; i < n; i++)
     npos += y[i];
-  *a = 1.0;
-  *b = 0.0;
+  coef[0] = coef[2] = coef[3] = 0.0;
+  coef[1] = 1.0;
   if (npos == 0 || npos == n)
     return;
   double wp = 0.5 / (double)npos, wn = 0.5 / (double)(n - npos);
-  for (int it = 0; it < 50; it++) {
-    double g0 = 0, g1 = 0, h00 = 1e-9, h01 = 0, h11 = 1e-9;
-    for (size_t i = 0; i < n; i++) {
-      double t = *a * u[i] + *b;
-      double p = 1.0 / (1.0 + exp(-t));
-      double w = y[i] ? wp : wn, r = p - (double)y[i];
-      g0 += w * r * u[i];
-      g1 += w * r;
-      double q = w * p * (1.0 - p);
-      h00 += q * u[i] * u[i];
-      h01 += q * u[i];
-      h11 += q;
+  double loss = calib_loss(u, L, y, n, wp, wn, coef);
+  for (int it = 0; it < 100; it++) {
+    double H[NCAL][NCAL] = {{0}}, g[NCAL] = {0};
+    for (int k = 1; k < NCAL; k++) {
+      H[k][k] = CALIB_RIDGE;
+      g[k] = CALIB_RIDGE * coef[k];
     }
-    double det = h00 * h11 - h01 * h01;
-    if (!(fabs(det) > 1e-18))
+    H[0][0] = 1e-12;
+    for (size_t i = 0; i < n; i++) {
+      double f[NCAL];
+      features_of(u[i], L[i], f);
+      double t = 0;
+      for (int k = 0; k < NCAL; k++)
+        t += coef[k] * f[k];
+      double p = 1.0 / (1.0 + exp(-t));
+      double w = y[i] ? wp : wn, r = w * (p - (double)y[i]);
+      double q = w * p * (1.0 - p);
+      for (int a = 0; a < NCAL; a++) {
+        g[a] += r * f[a];
+        for (int b = 0; b < NCAL; b++)
+          H[a][b] += q * f[a] * f[b];
+      }
+    }
+    if (!solve_small(H, g))
       break;
-    double da = (h11 * g0 - h01 * g1) / det, db = (h00 * g1 - h01 * g0) / det;
-    *a -= da;
-    *b -= db;
-    if (fabs(da) + fabs(db) < 1e-10)
+    double step = 1.0, next[NCAL], nl = loss;
+    for (int half = 0; half < 30; half++, step *= 0.5) {
+      for (int k = 0; k < NCAL; k++)
+        next[k] = coef[k] - step * g[k];
+      nl = calib_loss(u, L, y, n, wp, wn, next);
+      if (nl <= loss)
+        break;
+    }
+    if (!(nl <= loss))
+      break;
+    memcpy(coef, next, sizeof next);
+    bool done = loss - nl < 1e-12;
+    loss = nl;
+    if (done)
       break;
   }
 }
@@ -343,10 +440,12 @@ static pm_status calibrate(fin *f, pm__model *m) {
   /* impersonation scores u = -z of every held-out pair */
   size_t npairs = f->n_samples * R, k = 0, ngen = 0;
   double *u = malloc((npairs ? npairs : 1) * sizeof *u);
+  double *L = malloc((npairs ? npairs : 1) * sizeof *L);
   uint8_t *y = malloc(npairs ? npairs : 1);
   double *genu = malloc((npairs ? npairs : 1) * sizeof *genu);
+  uint32_t *genc = malloc((npairs ? npairs : 1) * sizeof *genc);
   pm_status rc = PM_OK;
-  if (!u || !y || !genu) {
+  if (!u || !L || !y || !genu || !genc) {
     rc = PM_NOMEM;
     goto done;
   }
@@ -364,27 +463,34 @@ static pm_status calibrate(fin *f, pm__model *m) {
       const pm__model_sender *s = by_row[r];
       double z = (f->loo[i * R + r] - s->imp_mean) / s->norm_sd;
       u[k] = -z;
+      L[k] = log1p((double)f->chars[i]);
       y[k] = (int32_t)r != f->owner[i];
-      if (!y[k])
-        genu[ngen++] = -z;
+      if (!y[k]) {
+        genu[ngen] = -z;
+        genc[ngen++] = f->chars[i];
+      }
       k++;
     }
   free(by_row);
-  platt(u, y, k, &m->platt_a, &m->platt_b);
+  fit_calibration(u, L, y, k, m->calib);
+  /* the threshold that flags PM_FLAG_RATE of the held-out genuine mail */
+  for (size_t i = 0; i < ngen; i++)
+    genu[i] = pm__model_probability(m, genu[i], genc[i]);
   if (ngen > 0) {
     qsort(genu, ngen, sizeof *genu, cmp_double);
     size_t at = (size_t)floor((1.0 - PM_FLAG_RATE) * (double)ngen);
     if (at >= ngen)
       at = ngen - 1;
-    double t = m->platt_a * genu[at] + m->platt_b;
-    m->threshold = 1.0 / (1.0 + exp(-t));
+    m->threshold = genu[at];
   } else {
     m->threshold = 0.5;
   }
 done:
   free(u);
+  free(L);
   free(y);
   free(genu);
+  free(genc);
   free(gen);
   free(imp);
   return rc;
@@ -466,7 +572,7 @@ pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
   m.n_senders = (uint32_t)f.n_senders;
   m.n_ready = f.n_ready;
   if (R == 0) {
-    m.platt_a = 1.0;
+    m.calib[1] = 1.0;
     m.threshold = 0.5;
   }
   m.W = malloc((R ? R : 1) * d * sizeof *m.W);

@@ -1,13 +1,15 @@
 /* The published model's blob format (see train/model_blob.h). */
 #include "train/model_blob.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "train/stats.h"
 
 #define MODEL_MAGIC 0x444d4d50u /* "PMMD" */
-#define MODEL_VERSION 1u
+#define MODEL_VERSION 2u
+#define HEADER 80
 
 void pm__model_free(pm__model *m) {
   for (uint32_t i = 0; m->senders && i < m->n_senders; i++)
@@ -39,7 +41,7 @@ static void put_floats(unsigned char **p, const float *v, size_t n) {
 }
 
 void *pm__model_encode(const pm__model *m, size_t *len) {
-  size_t n = 64;
+  size_t n = HEADER;
   for (uint32_t i = 0; i < m->n_senders; i++)
     n += 4 + strlen(m->senders[i].address) + 8 + 8 + 4 + 16;
   n += (size_t)m->n_ready * (2 * (size_t)m->d + 2 * (size_t)m->n_named) * 4;
@@ -54,10 +56,10 @@ void *pm__model_encode(const pm__model *m, size_t *len) {
   pm__put_u64(p + 24, m->mails);
   pm__put_u32(p + 32, m->n_senders);
   pm__put_u32(p + 36, m->n_ready);
-  put_f64(p + 40, m->platt_a);
-  put_f64(p + 48, m->platt_b);
-  put_f64(p + 56, m->threshold);
-  p += 64;
+  for (int k = 0; k < 4; k++)
+    put_f64(p + 40 + 8 * k, m->calib[k]);
+  put_f64(p + 72, m->threshold);
+  p += HEADER;
   for (uint32_t i = 0; i < m->n_senders; i++) {
     const pm__model_sender *s = &m->senders[i];
     uint32_t al = (uint32_t)strlen(s->address);
@@ -98,7 +100,7 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
                            pm_error *err) {
   const unsigned char *p = blob, *end = p + len;
   memset(m, 0, sizeof *m);
-  if (len < 64 || pm__get_u32(p) != MODEL_MAGIC)
+  if (len < HEADER || pm__get_u32(p) != MODEL_MAGIC)
     return pm_error_set(err, PM_CORRUPT, "model blob: bad header");
   if (pm__get_u32(p + 4) != MODEL_VERSION)
     return pm_error_set(err, PM_MISMATCH,
@@ -111,10 +113,10 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
   m->mails = pm__get_u64(p + 24);
   m->n_senders = pm__get_u32(p + 32);
   m->n_ready = pm__get_u32(p + 36);
-  m->platt_a = get_f64(p + 40);
-  m->platt_b = get_f64(p + 48);
-  m->threshold = get_f64(p + 56);
-  p += 64;
+  for (int k = 0; k < 4; k++)
+    m->calib[k] = get_f64(p + 40 + 8 * k);
+  m->threshold = get_f64(p + 72);
+  p += HEADER;
   if (m->n_ready > m->n_senders || m->n_senders > len / 40)
     goto corrupt;
   m->senders = calloc(m->n_senders ? m->n_senders : 1, sizeof *m->senders);
@@ -158,6 +160,14 @@ corrupt:
 nomem:
   pm__model_free(m);
   return pm_error_set(err, PM_NOMEM, "out of memory");
+}
+
+double pm__model_probability(const pm__model *m, double u, uint32_t chars) {
+  double L = log1p((double)chars);
+  double t = m->calib[0] + m->calib[1] * u + m->calib[2] * u * L +
+             m->calib[3] * L;
+  double p = 1.0 / (1.0 + exp(-t));
+  return isfinite(p) ? p : 0.5;
 }
 
 const pm__model_sender *pm__model_find(const pm__model *m, const char *addr) {

@@ -161,6 +161,7 @@ static void process(worker *w, size_t i, pm__item *it) {
     return;
   }
   pm__model_vector(w->f, it->vec);
+  it->chars = (uint32_t)pm_features_own_chars(w->f);
   memcpy(it->named, pm_features_named(w->f), p->nn * sizeof *it->named);
 }
 

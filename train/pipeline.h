@@ -30,6 +30,7 @@ typedef struct {
   pm_fingerprint fp;  /* of Message-ID and own text */
   pm_fingerprint raw; /* of the raw bytes */
   int64_t date;
+  uint32_t chars; /* own text, characters */
   uint64_t bytes;
   float *vec;   /* model vector, d floats (owned, reused) */
   float *named; /* raw named values, n_named floats (owned, reused) */

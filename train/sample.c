@@ -7,7 +7,7 @@
 #include "train/stats.h"
 
 #define SAMPLE_MAGIC 0x41534d50u /* "PMSA" */
-#define SAMPLE_VERSION 1u
+#define SAMPLE_VERSION 2u
 
 void pm__sample_init(pm__sample *s, size_t k) {
   memset(s, 0, sizeof *s);
@@ -27,7 +27,7 @@ void pm__sample_free(pm__sample *s) {
 }
 
 bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x,
-                      uint32_t d) {
+                      uint32_t d, uint32_t chars) {
   if (s->k == 0)
     return true;
   if (s->n == s->k && key >= s->e[s->n - 1].key)
@@ -37,7 +37,7 @@ bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x,
     at++;
   if (at < s->n && s->e[at].key == key)
     return true;
-  pm__sample_entry ne = {.key = key};
+  pm__sample_entry ne = {.key = key, .chars = chars};
   for (uint32_t j = 0; j < d; j++)
     ne.nnz += x[j] != 0.0f;
   ne.idx = malloc((ne.nnz ? ne.nnz : 1) * sizeof *ne.idx);
@@ -69,7 +69,7 @@ bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x,
 void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len) {
   size_t n = 16;
   for (size_t i = 0; i < s->n; i++)
-    n += 12 + (size_t)s->e[i].nnz * 8;
+    n += 16 + (size_t)s->e[i].nnz * 8;
   unsigned char *b = malloc(n), *p = b;
   if (!b)
     return NULL;
@@ -81,8 +81,9 @@ void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len) {
   for (size_t i = 0; i < s->n; i++) {
     const pm__sample_entry *e = &s->e[i];
     pm__put_u64(p, e->key);
-    pm__put_u32(p + 8, e->nnz);
-    p += 12;
+    pm__put_u32(p + 8, e->chars);
+    pm__put_u32(p + 12, e->nnz);
+    p += 16;
     for (uint32_t k = 0; k < e->nnz; k++, p += 4)
       pm__put_u32(p, e->idx[k]);
     for (uint32_t k = 0; k < e->nnz; k++, p += 4)
@@ -109,12 +110,13 @@ pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d,
   if (n > k && k > 0)
     s->k = n; /* a store made with a larger sample keeps what it has */
   for (uint32_t i = 0; i < n; i++) {
-    if (end - p < 12)
+    if (end - p < 16)
       goto corrupt;
     pm__sample_entry *e = &s->e[i];
     e->key = pm__get_u64(p);
-    e->nnz = pm__get_u32(p + 8);
-    p += 12;
+    e->chars = pm__get_u32(p + 8);
+    e->nnz = pm__get_u32(p + 12);
+    p += 16;
     if (e->nnz > d || (size_t)(end - p) < (size_t)e->nnz * 8)
       goto corrupt;
     e->idx = malloc((e->nnz ? e->nnz : 1) * sizeof *e->idx);

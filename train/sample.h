@@ -18,6 +18,7 @@
 
 typedef struct {
   uint64_t key;
+  uint32_t chars; /* the mail's own text length, characters */
   uint32_t nnz;
   uint32_t *idx; /* ascending, owned */
   float *val;    /* owned */
@@ -34,10 +35,11 @@ void pm__sample_free(pm__sample *s);
 /* Offers a mail's dense model vector x (d floats) under key. Kept when the
  * sample has room or key is smaller than its largest (which then goes). A key
  * already present is ignored. false only when out of memory. */
-bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x, uint32_t d);
+bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x, uint32_t d,
+                      uint32_t chars);
 
-/* Blob: "PMSA" u32 version, u32 d, u32 n, then per entry u64 key, u32 nnz,
- * nnz u32 indices, nnz float32 values; little-endian. */
+/* Blob: "PMSA" u32 version, u32 d, u32 n, then per entry u64 key, u32
+ * chars, u32 nnz, nnz u32 indices, nnz float32 values; little-endian. */
 void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len);
 pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d,
                             size_t k, pm__sample *s, pm_error *err);

@@ -164,7 +164,7 @@ static pm_status train_one(run *r, const pm__item *it, pm_error *err) {
   uint64_t key = 0;
   for (int b = 7; b >= 0; b--)
     key = key << 8 | it->fp.bytes[b];
-  if (!pm__sample_offer(&s->sample, key, it->vec, r->d))
+  if (!pm__sample_offer(&s->sample, key, it->vec, r->d, it->chars))
     return pm_error_set(err, PM_NOMEM, "out of memory");
   pm__gram_add(&r->gram, it->vec);
   r->gram_dirty = true;
