@@ -120,16 +120,10 @@ static const pm__phrase *match_en(const pm__phrase *ph, size_t n,
   return NULL;
 }
 
-static const pm__phrase *match_ja(const pm__phrase *ph, size_t n, span sp) {
-  for (size_t i = 0; i < n; i++)
-    if (ph[i].len <= sp.n && !memcmp(sp.s, ph[i].phrase, ph[i].len))
-      return &ph[i];
-  return NULL;
-}
-
-/* Japanese sign-offs often follow a clause on the same line
- * ("ご確認のほど、よろしくお願いいたします。"): a phrase of four characters or
- * more counts anywhere in the line, a shorter one ("以上") only at its start. */
+/* Japanese greetings and sign-offs often stand inside a longer line
+ * ("いつも大変お世話になっております", "ご確認のほど、よろしくお願いいたします。"):
+ * a phrase of four characters or more counts anywhere in the line, a shorter
+ * one ("以上") only at its start. */
 static const pm__phrase *find_ja(const pm__phrase *ph, size_t n, span sp) {
   for (size_t i = 0; i < n; i++) {
     if (ph[i].len > sp.n)
@@ -210,52 +204,43 @@ static bool is_separator(span sp) {
 
 static void greeting(pm__fctx *c) {
   float *v = c->named;
-  size_t first = c->nlines, second = c->nlines;
-  for (size_t i = 0; i < c->nlines; i++)
-    if (!c->lines[i].blank) {
-      if (first == c->nlines) {
-        first = i;
-      } else {
-        second = i;
-        break;
-      }
-    }
+  /* the first three non-blank lines: a Japanese mail often opens with an
+   * addressee block (company, department, name) before the greeting */
+  enum { GREET_WINDOW = 3 };
+  size_t cand[GREET_WINDOW], nc = 0;
+  for (size_t i = 0; i < c->nlines && nc < GREET_WINDOW; i++)
+    if (!c->lines[i].blank)
+      cand[nc++] = i;
   bool any = false;
   size_t greet_line = c->nlines;
-  if (first < c->nlines) {
-    span sp = trim(c, &c->lines[first]);
+  if (nc > 0) {
+    span sp = trim(c, &c->lines[cand[0]]);
     char low[96];
     size_t ln = lower_copy(sp, low, sizeof low);
     const pm__phrase *p = match_en(c->lx->en_greet, c->lx->n_en_greet, low, ln);
     if (p) {
       v[category_index(p->category)] = 1.0f;
       any = true;
-      greet_line = first;
+      greet_line = cand[0];
     } else if (name_line(sp, true)) {
       v[PM_NF_GREET_NAME] = 1.0f;
       any = true;
-      greet_line = first;
+      greet_line = cand[0];
     }
-    /* Japanese: an addressee line, then the greeting phrase, often on the
-     * next line. */
-    size_t cand[2] = {first, second};
-    for (int k = 0; k < 2; k++) {
-      if (cand[k] >= c->nlines)
-        continue;
-      span s2 = trim(c, &c->lines[cand[k]]);
-      const pm__phrase *q =
-          match_ja(c->lx->ja_greet, c->lx->n_ja_greet, s2);
-      if (q) {
-        v[category_index(q->category)] = 1.0f;
-        any = true;
-        greet_line = cand[k];
-        break;
-      }
-      if (k == 0 && ja_addressee(s2)) {
-        v[PM_NF_GREET_JA_NAME] = 1.0f;
-        any = true;
-        greet_line = cand[k];
-      }
+  }
+  for (size_t k = 0; k < nc; k++) {
+    span s2 = trim(c, &c->lines[cand[k]]);
+    const pm__phrase *q = find_ja(c->lx->ja_greet, c->lx->n_ja_greet, s2);
+    if (q) {
+      v[category_index(q->category)] = 1.0f;
+      any = true;
+      greet_line = cand[k];
+      break;
+    }
+    if (ja_addressee(s2)) {
+      v[PM_NF_GREET_JA_NAME] = 1.0f;
+      any = true;
+      greet_line = cand[k];
     }
   }
   v[PM_NF_GREET_NONE] = any ? 0.0f : 1.0f;
@@ -280,9 +265,11 @@ static size_t strip_tail(char *low, size_t n) {
 
 static void signoff(pm__fctx *c) {
   float *v = c->named;
-  /* the last six non-blank lines, from the end */
-  size_t idx[6], k = 0;
-  for (size_t i = c->nlines; i-- > 0 && k < 6;)
+  /* the last ten non-blank lines, from the end: a sign-off can stand above
+   * a signature block of name, title, company and numbers */
+  enum { SIGN_WINDOW = 10 };
+  size_t idx[SIGN_WINDOW], k = 0;
+  for (size_t i = c->nlines; i-- > 0 && k < SIGN_WINDOW;)
     if (!c->lines[i].blank)
       idx[k++] = i;
   bool any = false;

@@ -111,6 +111,24 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p,
 char *pm_score_result_json(const pm_score_result *r, const char *file,
                            const char *tenant);
 
+/* ---- a sender's habits, for `penmark inspect` ---- */
+
+/* A habit: a named feature where the sender differs most from the tenant. */
+typedef struct {
+  char feature[64]; /* named feature, or "greeting" / "signoff" */
+  char text[256];   /* in words */
+  double value;     /* the sender's mean */
+  double tenant;    /* the tenant's mean */
+} pm_habit;
+
+/* The strongest habits of `sender` (as stored: lower-cased address or
+ * corpus label), at most max, strongest first, from the statistics in the
+ * store: the greeting and sign-off forms the sender uses most, then the
+ * features on which the sender stands furthest from the tenant's average.
+ * PM_NOTFOUND for an unknown sender. */
+pm_status pm_sender_habits(pm_store *st, const char *sender, pm_habit *out,
+                           size_t max, size_t *n, pm_error *err);
+
 #ifdef __cplusplus
 }
 #endif
