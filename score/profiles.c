@@ -88,6 +88,14 @@ pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
   if (rc != PM_OK)
     goto fail;
   size_t R = p->m.n_ready;
+  p->by_row = calloc(R ? R : 1, sizeof *p->by_row);
+  if (!p->by_row) {
+    rc = pm_error_set(err, PM_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (uint32_t i = 0; i < p->m.n_senders; i++)
+    if (p->m.senders[i].row >= 0)
+      p->by_row[p->m.senders[i].row] = &p->m.senders[i];
   p->memory = sizeof *p + p->m.n_senders * (sizeof(pm__model_sender) + 32) +
               R * (2 * (size_t)p->m.d + 2 * (size_t)p->m.n_named) * 4;
   *out = p;
@@ -101,6 +109,7 @@ void pm_profiles_free(pm_profiles *p) {
   if (!p)
     return;
   pm__model_free(&p->m);
+  free(p->by_row);
   pm_config_free(p->cfg);
   free(p);
 }

@@ -9,6 +9,7 @@ struct pm_profiles {
   pm__model m;     /* the published model (empty when never trained) */
   pm_config *cfg;  /* the configuration it was built with, owned */
   uint64_t hash;   /* pm_config_hash(cfg) */
+  const pm__model_sender **by_row; /* the ready senders by row */
   size_t memory;
 };
 

@@ -42,6 +42,13 @@ char *pm_score_result_json(const pm_score_result *r, const char *file,
     add_num(x, "typical", r->reasons[i].typical);
     cJSON_AddItemToArray(reasons, x);
   }
+  if (r->closest[0]) {
+    cJSON *cl = cJSON_AddObjectToObject(o, "closest");
+    if (cl) {
+      cJSON_AddStringToObject(cl, "sender", r->closest);
+      add_num(cl, "score", r->closest_score);
+    }
+  }
   cJSON *prof = cJSON_AddObjectToObject(o, "profile");
   if (prof) {
     cJSON_AddNumberToObject(prof, "mails", (double)r->profile_mails);

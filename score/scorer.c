@@ -156,6 +156,18 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p,
   out->probability = pm__model_probability(m, -z, (uint32_t)out->own_chars);
   out->verdict = out->probability >= m->threshold ? PM_VERDICT_IMPERSONATION
                                                   : PM_VERDICT_GENUINE;
+  /* the sender the mail reads most like, on the same normalised scale */
+  double best = z;
+  for (uint32_t row = 0; row < m->n_ready; row++) {
+    const pm__model_sender *o = p->by_row[row];
+    double zo =
+        ((double)s->scores[row] + o->bias - o->imp_mean) / o->norm_sd;
+    if (o != snd && zo > best) {
+      best = zo;
+      snprintf(out->closest, sizeof out->closest, "%s", o->address);
+      out->closest_score = -zo;
+    }
+  }
   pm__reasons(p, snd, s->vec, pm_features_named(s->f), out);
 done:
   out->elapsed_us = now_us() - t0;

@@ -88,6 +88,10 @@ typedef struct {
   char sender[320];   /* the claimed sender, lower-cased */
   pm_reason reasons[PM_MAX_REASONS];
   size_t n_reasons;
+  /* the tenant's sender whose profile the mail matches best, when that is
+   * not the claimed sender ("" otherwise), and its normalised score */
+  char closest[320];
+  double closest_score;
   uint64_t profile_mails;       /* mails in the claimed sender's profile */
   int64_t profile_last_trained; /* epoch seconds, 0 when unknown */
   size_t own_chars;
@@ -105,8 +109,9 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p,
 
 /* The result as one JSON object (no newline): file (omitted when NULL),
  * tenant (omitted when NULL), sender, verdict, probability, threshold,
- * reasons [{feature, text, observed, typical}], profile {mails,
- * last_trained}, language, own_chars, elapsed_us. malloc'd; free it. NULL
+ * reasons [{feature, text, observed, typical}], closest (only when
+ * another sender matches better), profile {mails, last_trained}, language,
+ * own_chars, elapsed_us. malloc'd; free it. NULL
  * when out of memory. */
 char *pm_score_result_json(const pm_score_result *r, const char *file,
                            const char *tenant);
