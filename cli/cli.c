@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 void pm_cli_err(const char *fmt, ...) {
   va_list ap;
@@ -63,5 +64,26 @@ bool pm_cli_parse_count(const char *opt, const char *arg, long min, long max,
     return false;
   }
   *out = v;
+  return true;
+}
+
+const char *pm_cli_input_name(const char *path) {
+  return strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
+
+bool pm_cli_read_mail(const char *path, pm__buf *buf,
+                      const pm_mail_limits *lim, pm_mail **out) {
+  pm_error err;
+  pm_error_clear(&err);
+  *out = NULL;
+  if (pm__read_file(path, lim->max_bytes, buf, &err) != PM_OK) {
+    pm_cli_err("%s", pm_error_message(&err));
+    return false;
+  }
+  if (pm_mail_parse(buf->data ? buf->data : "", buf->len, lim, out, &err) !=
+      PM_OK) {
+    pm_cli_err("%s: %s", pm_cli_input_name(path), pm_error_message(&err));
+    return false;
+  }
   return true;
 }

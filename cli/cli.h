@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "common/buf.h"
 #include "penmark/config.h"
+#include "penmark/mail.h"
 #include "penmark/error.h"
 
 /* Exit codes of every subcommand. */
@@ -33,6 +35,15 @@ cJSON *pm_cli_add_number(cJSON *obj, const char *key, double v);
 /* Parses a non-negative integer option; false (after a message) when bad. */
 bool pm_cli_parse_count(const char *opt, const char *arg, long min, long max,
                         long *out);
+
+/* Reads and parses one mail file ("-" = standard input) into *out (free
+ * with pm_mail_free), using buf for the bytes. On failure prints
+ * "penmark: NAME: problem" and returns false. */
+bool pm_cli_read_mail(const char *path, pm__buf *buf,
+                      const pm_mail_limits *lim, pm_mail **out);
+
+/* How messages name an input: "<stdin>" for "-", else the path. */
+const char *pm_cli_input_name(const char *path);
 
 int pm_cmd_features(int argc, char **argv);
 int pm_cmd_train(int argc, char **argv);

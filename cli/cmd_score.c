@@ -122,17 +122,10 @@ int pm_cmd_score(int argc, char **argv) {
   int failed = 0;
   for (int i = optind; i < argc; i++) {
     const char *path = argv[i];
-    const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    const char *name = pm_cli_input_name(path);
     pm_mail *m = NULL;
     pm_error_clear(&err);
-    if (pm__read_file(path, lim.max_bytes, &buf, &err) != PM_OK) {
-      pm_cli_err("%s", pm_error_message(&err));
-      failed++;
-      continue;
-    }
-    if (pm_mail_parse(buf.data ? buf.data : "", buf.len, &lim, &m, &err) !=
-        PM_OK) {
-      pm_cli_err("%s: %s", name, pm_error_message(&err));
+    if (!pm_cli_read_mail(path, &buf, &lim, &m)) {
       failed++;
       continue;
     }

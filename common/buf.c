@@ -28,6 +28,23 @@ bool pm__buf_reserve(pm__buf *b, size_t extra) {
   return true;
 }
 
+bool pm__grow(void **p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap)
+    return true;
+  size_t c = *cap ? *cap : 256;
+  while (c < need) {
+    if (c > SIZE_MAX / 2 / elem)
+      return false;
+    c *= 2;
+  }
+  void *np = realloc(*p, c * elem);
+  if (!np)
+    return false;
+  *p = np;
+  *cap = c;
+  return true;
+}
+
 bool pm__buf_append(pm__buf *b, const void *data, size_t n) {
   if (!pm__buf_reserve(b, n))
     return false;

@@ -30,6 +30,11 @@ void pm__buf_free(pm__buf *b);
  * Never NULL on success: an empty buffer gives an allocated "". */
 char *pm__buf_steal(pm__buf *b);
 
+/* Grows the array *p of elem-sized items so that it holds at least need
+ * items (doubling; *cap counts items). false, with *p untouched, when out
+ * of memory or the size overflows. */
+bool pm__grow(void **p, size_t *cap, size_t need, size_t elem);
+
 /* Reads the whole of `path` ("-" is standard input) into out (cleared first).
  * Refuses, with PM_TOOBIG, a file over max_bytes; the message names the file. */
 pm_status pm__read_file(const char *path, size_t max_bytes, pm__buf *out,

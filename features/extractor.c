@@ -7,6 +7,7 @@
 #include <unicode/utf8.h>
 #include <xxhash.h>
 
+#include "common/buf.h"
 #include "features/fctx.h"
 #include "features/named.h"
 #include "penmark/features.h"
@@ -84,20 +85,6 @@ const char *pm_language_name(pm_language lang) {
 
 uint32_t pm_config_vector_dim(const pm_config *cfg) {
   return pm_config_named_offset(cfg) + (uint32_t)pm_named_count();
-}
-
-static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap)
-    return true;
-  size_t c = *cap ? *cap : 256;
-  while (c < need)
-    c *= 2;
-  void *np = realloc(*p, c * elem);
-  if (!np)
-    return false;
-  *p = np;
-  *cap = c;
-  return true;
 }
 
 pm_status pm_extractor_new(const pm_config *cfg, pm_extractor **out,
@@ -298,7 +285,7 @@ static uint64_t word_key(pm_extractor *x, const pm__fctx *c,
   size_t n = t->end - t->start;
   const char *s = c->text + t->start;
   if (t->kind == PM_TOK_WORD) {
-    if (!grow((void **)&x->lower, &x->lower_cap, n + 1, 1))
+    if (!pm__grow((void **)&x->lower, &x->lower_cap, n + 1, 1))
       return XXH3_64bits_withSeed(s, n, SEED_WORD);
     for (size_t i = 0; i < n; i++) {
       char ch = s[i];
@@ -319,7 +306,7 @@ static bool words(pm_extractor *x, const pm__fctx *c) {
     size_t e = k;
     while (e < c->ntoks && c->toks[e].line == c->toks[k].line)
       e++;
-    if (!grow((void **)&x->seq, &x->seq_cap, e - k, sizeof *x->seq))
+    if (!pm__grow((void **)&x->seq, &x->seq_cap, e - k, sizeof *x->seq))
       return false;
     for (size_t i = k; i < e; i++)
       x->seq[i - k] = word_key(x, c, &c->toks[i]);
@@ -366,7 +353,7 @@ static uint64_t syntax_key(pm_extractor *x, const pm__fctx *c,
     upper += ch >= 'A' && ch <= 'Z';
     lower += ch >= 'a' && ch <= 'z';
   }
-  if (n <= 12 && grow((void **)&x->lower, &x->lower_cap, n + 1, 1)) {
+  if (n <= 12 && pm__grow((void **)&x->lower, &x->lower_cap, n + 1, 1)) {
     for (size_t i = 0; i < n; i++)
       x->lower[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
     if (pm__lexicon_en_fw(c->lx, x->lower, n) >= 0)
@@ -389,7 +376,7 @@ static bool syntax(pm_extractor *x, const pm__fctx *c) {
     size_t e = k;
     while (e < c->ntoks && c->toks[e].line == c->toks[k].line)
       e++;
-    if (!grow((void **)&x->seq, &x->seq_cap, e - k + 1, sizeof *x->seq))
+    if (!pm__grow((void **)&x->seq, &x->seq_cap, e - k + 1, sizeof *x->seq))
       return false;
     x->seq[0] = SHAPE_LINE_START;
     for (size_t i = k; i < e; i++)
@@ -410,7 +397,7 @@ static bool syntax(pm_extractor *x, const pm__fctx *c) {
 /* ---- text structure: code points, lines, sentences ---- */
 
 static bool index_text(pm_extractor *x, pm__fctx *c) {
-  if (!grow((void **)&x->cp_off, &x->cp_cap, c->len + 1, sizeof *x->cp_off))
+  if (!pm__grow((void **)&x->cp_off, &x->cp_cap, c->len + 1, sizeof *x->cp_off))
     return false;
   size_t n = 0, nlines = 0;
   int32_t i = 0, len = (int32_t)c->len;
@@ -422,7 +409,7 @@ static bool index_text(pm_extractor *x, pm__fctx *c) {
     UChar32 cp;
     U8_NEXT((const uint8_t *)c->text, i, len, cp);
     if (cp == '\n') {
-      if (!grow((void **)&x->lines, &x->lines_cap, nlines + 1,
+      if (!pm__grow((void **)&x->lines, &x->lines_cap, nlines + 1,
                 sizeof *x->lines))
         return false;
       x->lines[nlines++] =
@@ -438,7 +425,7 @@ static bool index_text(pm_extractor *x, pm__fctx *c) {
   }
   x->cp_off[n] = (uint32_t)c->len;
   if (line_start < c->len || nlines == 0) {
-    if (!grow((void **)&x->lines, &x->lines_cap, nlines + 1, sizeof *x->lines))
+    if (!pm__grow((void **)&x->lines, &x->lines_cap, nlines + 1, sizeof *x->lines))
       return false;
     x->lines[nlines++] =
         (pm__line){line_start, (uint32_t)c->len, line_chars, blank};
@@ -490,7 +477,7 @@ static bool split_sentences(pm_extractor *x, pm__fctx *c) {
     }
     if (!end)
       continue;
-    if (!grow((void **)&x->sents, &x->sents_cap, ns + 1, sizeof *x->sents))
+    if (!pm__grow((void **)&x->sents, &x->sents_cap, ns + 1, sizeof *x->sents))
       return false;
     /* a run of marks ("?!", "...") ends the sentence with its first mark */
     size_t m = k;

@@ -1,4 +1,5 @@
 /* Segmentation: script runs, ICU word breaks, MeCab morphemes. */
+#include "common/buf.h"
 #include "features/segment.h"
 
 #include <mecab.h>
@@ -105,23 +106,9 @@ void pm__segmenter_free(pm__segmenter *s) {
   free(s);
 }
 
-static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap)
-    return true;
-  size_t c = *cap ? *cap : 256;
-  while (c < need)
-    c *= 2;
-  void *np = realloc(*p, c * elem);
-  if (!np)
-    return false;
-  *p = np;
-  *cap = c;
-  return true;
-}
-
 static bool push_tok(pm__segmenter *s, const pm__token *t) {
   if (s->ntoks == s->toks_cap &&
-      !grow((void **)&s->toks, &s->toks_cap, s->ntoks + 1, sizeof *s->toks))
+      !pm__grow((void **)&s->toks, &s->toks_cap, s->ntoks + 1, sizeof *s->toks))
     return false;
   s->toks[s->ntoks++] = *t;
   return true;
@@ -140,8 +127,8 @@ static bool icu_run(pm__segmenter *s, const char *text, uint32_t from,
                     uint32_t to, uint32_t line) {
   /* A UTF-8 run of n bytes has at most n UTF-16 units. */
   size_t need = (size_t)(to - from) + 1;
-  if (!grow((void **)&s->u16, &s->u16_cap, need, sizeof *s->u16) ||
-      !grow((void **)&s->u16_byte, &s->u16_byte_cap, need,
+  if (!pm__grow((void **)&s->u16, &s->u16_cap, need, sizeof *s->u16) ||
+      !pm__grow((void **)&s->u16_byte, &s->u16_byte_cap, need,
             sizeof *s->u16_byte))
     return false;
   int32_t n16 = 0;
@@ -214,7 +201,7 @@ static bool keep_base(pm__segmenter *s, const mecab_node_t *nd,
     return true;
   if (n == nd->length && memcmp(f, nd->surface, n) == 0)
     return true; /* same as the surface */
-  if (!grow((void **)&s->base, &s->base_cap, s->base_len + n + 1, 1))
+  if (!pm__grow((void **)&s->base, &s->base_cap, s->base_len + n + 1, 1))
     return false;
   memcpy(s->base + s->base_len, f, n);
   t->base_off = (uint32_t)s->base_len;
@@ -270,8 +257,8 @@ static bool mecab_run(pm__segmenter *s, const char *text, uint32_t from,
 static bool line_runs(pm__segmenter *s, const char *text, uint32_t from,
                       uint32_t to, uint32_t line) {
   size_t need = (size_t)(to - from) + 1;
-  if (!grow((void **)&s->cls, &s->cls_cap, need, 1) ||
-      !grow((void **)&s->cp_off, &s->cp_off_cap, need, sizeof *s->cp_off))
+  if (!pm__grow((void **)&s->cls, &s->cls_cap, need, 1) ||
+      !pm__grow((void **)&s->cp_off, &s->cp_off_cap, need, sizeof *s->cp_off))
     return false;
   size_t n = 0;
   int32_t i = (int32_t)from;
