@@ -58,11 +58,19 @@ void pm__raw_fingerprint(const char *data, size_t len, pm_fingerprint *out) {
   out->bytes[0] |= 0x80;
 }
 
-/* Message-ID, a NUL, the own text: what makes two copies the same mail. */
-static void content_fingerprint(const pm_mail *m, pm_fingerprint *out) {
+/* Message-ID, a NUL, the own text: what makes two copies the same mail. A
+ * mail without a Message-ID is known by its bytes instead, so that two
+ * different mails with the same short text ("Thanks!") stay two. */
+static void content_fingerprint(const pm_mail *m, const pm_fingerprint *raw,
+                                pm_fingerprint *out) {
+  const char *id = pm_mail_message_id(m);
+  if (!id[0]) {
+    *out = *raw;
+    out->bytes[0] &= 0x7f;
+    return;
+  }
   XXH3_state_t st;
   XXH3_128bits_reset(&st);
-  const char *id = pm_mail_message_id(m);
   XXH3_128bits_update(&st, id, strlen(id) + 1);
   size_t len;
   const char *t = pm_mail_own_text(m, &len);
@@ -71,6 +79,14 @@ static void content_fingerprint(const pm_mail *m, pm_fingerprint *out) {
   XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&st));
   memcpy(out->bytes, c.digest, 16);
   out->bytes[0] &= 0x7f;
+}
+
+/* The calibration sample's key: from the own text alone, so that the sample
+ * (and with it the model) depends on no header at all. */
+static uint64_t text_key(const pm_mail *m) {
+  size_t len;
+  const char *t = pm_mail_own_text(m, &len);
+  return XXH3_64bits(t, len);
 }
 
 static void reject(pm__item *it, pm_reject_reason r, const char *name,
@@ -148,7 +164,8 @@ static void process(worker *w, size_t i, pm__item *it) {
     pm_mail_free(m);
     return;
   }
-  content_fingerprint(m, &it->fp);
+  content_fingerprint(m, &it->raw, &it->fp);
+  it->sample_key = text_key(m);
   it->date = pm_mail_date(m);
   it->sender = strdup(sender); /* borrowed from the mail until it is freed */
   rc = pm_extract_mail(w->x, m, w->f, &err);

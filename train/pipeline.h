@@ -29,6 +29,7 @@ typedef struct {
   char *sender;    /* owned */
   pm_fingerprint fp;  /* of Message-ID and own text */
   pm_fingerprint raw; /* of the raw bytes */
+  uint64_t sample_key; /* of the own text: orders the calibration sample */
   int64_t date;
   uint32_t chars; /* own text, characters */
   uint64_t bytes;

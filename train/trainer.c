@@ -161,10 +161,8 @@ static pm_status train_one(run *r, const pm__item *it, pm_error *err) {
     s->stats.sumsq[j] += v * v;
   }
   s->stats.n++;
-  uint64_t key = 0;
-  for (int b = 7; b >= 0; b--)
-    key = key << 8 | it->fp.bytes[b];
-  if (!pm__sample_offer(&s->sample, key, it->vec, r->d, it->chars))
+  if (!pm__sample_offer(&s->sample, it->sample_key, it->vec, r->d,
+                        it->chars))
     return pm_error_set(err, PM_NOMEM, "out of memory");
   pm__gram_add(&r->gram, it->vec);
   r->gram_dirty = true;
