@@ -11,9 +11,13 @@
 
 #include "penmark/config.h"
 #include "penmark/error.h"
+#include "penmark/eval.h"
 #include "penmark/features.h"
 #include "penmark/mail.h"
+#include "penmark/score.h"
+#include "penmark/serve.h"
 #include "penmark/store.h"
+#include "penmark/train.h"
 
 #define PM_VERSION "0.1.0"
 
