@@ -108,6 +108,8 @@ int pm_cmd_train(int argc, char **argv) {
       {"min-mails", required_argument, 0, 'm'},
       {"threads", required_argument, 0, 'j'},
       {"json", no_argument, 0, 'J'},
+      /* hidden: mails per transaction, for the crash-safety tests */
+      {"batch-mails", required_argument, 0, 'B'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   pm_train_opts o;
@@ -143,6 +145,11 @@ int pm_cmd_train(int argc, char **argv) {
       break;
     case 'J':
       json = true;
+      break;
+    case 'B':
+      if (!pm_cli_parse_count("--batch-mails", optarg, 1, 100000000, &v))
+        return PM_EXIT_USAGE;
+      o.batch_mails = (size_t)v;
       break;
     case 'h':
       usage(stdout);

@@ -310,8 +310,10 @@ void pm__source_name(const pm__source *src, size_t i, char *buf, size_t cap) {
 void pm__source_label(const pm__source *src, size_t i, char *buf, size_t cap) {
   const char *p = src->items[i].path;
   const char *slash = strrchr(p, '/');
+  /* no directory part, or "." / "..": no name to take (an empty label,
+   * which training rejects as no_sender) */
   if (!slash) {
-    snprintf(buf, cap, ".");
+    snprintf(buf, cap, "%s", "");
     return;
   }
   const char *start = slash;
@@ -326,7 +328,9 @@ void pm__source_label(const pm__source *src, size_t i, char *buf, size_t cap) {
     while (s2 > p && s2[-1] != '/')
       s2--;
     snprintf(buf, cap, "%.*s", (int)(end - s2), s2);
-    return;
+  } else {
+    snprintf(buf, cap, "%.*s", n, start);
   }
-  snprintf(buf, cap, "%.*s", n, start);
+  if (!strcmp(buf, ".") || !strcmp(buf, ".."))
+    buf[0] = '\0';
 }

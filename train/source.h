@@ -47,7 +47,8 @@ pm_status pm__source_read(const pm__source *src, size_t i, size_t max_bytes,
 void pm__source_name(const pm__source *src, size_t i, char *buf, size_t cap);
 
 /* The label of item i for --label-by-dir: the name of the directory that
- * holds the file. Written into buf. */
+ * holds the file ("" when the path names none: no directory part, or "."
+ * or ".."). Written into buf. */
 void pm__source_label(const pm__source *src, size_t i, char *buf, size_t cap);
 
 #endif
