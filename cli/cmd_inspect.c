@@ -149,8 +149,11 @@ int pm_cmd_inspect(int argc, char **argv) {
     size_t nh = 0;
     if (!found ||
         pm_sender_habits(st, sender, habits, 12, &nh, &err) != PM_OK) {
-      pm_cli_err("inspect: %s", found ? pm_error_message(&err)
-                                      : "no such sender in this store");
+      if (found)
+        pm_cli_err("inspect: %s", pm_error_message(&err));
+      else
+        pm_cli_err("inspect: no sender %s in store %s", sender,
+                   pm_store_file(st));
       cJSON_Delete(o);
       goto out;
     }

@@ -260,12 +260,15 @@ static pm_status load_moments(run *r, pm_error *err) {
   return rc;
 }
 
-/* Computes and publishes the model when the statistics changed since the
- * last one (a run whose mail was all seen before leaves it alone). */
+/* Computes and publishes the model when the statistics, or the mails a
+ * sender needs to be ready, changed since the last one: a run whose mail was
+ * all seen before leaves it alone. "model_current" holds the min_mails the
+ * published model was made with, "0" once the statistics moved on. */
 static pm_status publish(run *r, unsigned threads, pm_error *err) {
-  char *cur = NULL;
+  char *cur = NULL, want[32];
+  snprintf(want, sizeof want, "%u", r->opts->min_mails);
   pm_status rc = pm_store_meta_get(r->st, "model_current", &cur, err);
-  bool current = rc == PM_OK && strcmp(cur, "1") == 0;
+  bool current = rc == PM_OK && strcmp(cur, want) == 0;
   free(cur);
   if (rc != PM_OK && rc != PM_NOTFOUND)
     return rc;
@@ -282,7 +285,7 @@ static pm_status publish(run *r, unsigned threads, pm_error *err) {
   rc = pm__finalize(r->st, r->opts->cfg, &r->gram, r->opts->min_mails, err);
   openblas_set_num_threads(1);
   if (rc == PM_OK)
-    rc = pm_store_meta_set(r->st, "model_current", "1", err);
+    rc = pm_store_meta_set(r->st, "model_current", want, err);
   if (rc == PM_OK)
     rc = pm_store_commit(r->st, err);
   else
