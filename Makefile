@@ -63,9 +63,12 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # features never depend on where the program was installed.
 EMBED_FILES := $(sort $(wildcard data/lexicon/*.txt)) data/schema.sql
 
-.PHONY: all deps check unit integration asan valgrind bench demo install clean format tidy
+.PHONY: all deps check check-only unit integration asan valgrind bench demo install clean format tidy
 all: $(PENMARK)
 
+# `make check` and `make demo` run deps first, then build in a second make:
+# the package flags (pkg-config) are read when the Makefile is parsed, which
+# on a fresh machine is before deps has installed anything.
 deps:
 	@sh .ci/deps.sh
 
@@ -108,7 +111,11 @@ $(BUILD)/bench/%: bench/%.c $(LIBA)
 
 # The Check suites, then the integration tests against the real command; the
 # last lines are the Check summaries of every suite, gathered.
-check: $(PENMARK) $(TEST_BIN)
+check: deps
+	@$(MAKE) --no-print-directory $(filter asan,$(MAKECMDGOALS)) check-only
+
+# The same without deps: for a machine that has the packages already.
+check-only: $(PENMARK) $(TEST_BIN)
 	@sh tests/run.sh "$(BUILD)" "$(PENMARK)"
 
 unit: $(TEST_BIN)
@@ -126,19 +133,24 @@ valgrind: $(TEST_BIN)
 bench: $(PENMARK) $(BENCH_BIN)
 	@sh bench/run.sh "$(BUILD)" "$(PENMARK)"
 
-demo: $(PENMARK)
+demo: deps
+	@$(MAKE) --no-print-directory $(PENMARK)
 	@sh data/demo.sh "$(PENMARK)"
 
+# The documentation goes to share/doc/penmark, where contrib/penmark.service
+# points. The .pc file lists the libraries the command was linked with.
 install: $(PENMARK)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/include/penmark $(DESTDIR)$(PREFIX)/share/penmark
+	  $(DESTDIR)$(PREFIX)/include/penmark $(DESTDIR)$(PREFIX)/share/penmark \
+	  $(DESTDIR)$(PREFIX)/share/doc/penmark
 	install -m 0755 $(PENMARK) $(DESTDIR)$(PREFIX)/bin/penmark
 	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libpenmark.a
 	install -m 0644 include/penmark/*.h $(DESTDIR)$(PREFIX)/include/penmark/
 	cp -R data/lexicon data/sample data/schema.sql $(DESTDIR)$(PREFIX)/share/penmark/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|-lmecab -lstdc++ -lm -pthread|g' \
-	  -e 's|@REQUIRES@|$(PKGS)|g' common/penmark.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/penmark.pc
+	install -m 0644 README.md docs/*.md contrib/penmark.service \
+	  $(DESTDIR)$(PREFIX)/share/doc/penmark/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|$(strip $(LIBS))|g' \
+	  common/penmark.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/penmark.pc
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
