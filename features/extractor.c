@@ -42,10 +42,14 @@ struct pm_extractor {
   size_t lines_cap;
   pm__sentence *sents;
   size_t sents_cap;
-  /* One hashed family at a time is counted densely: acc holds the counts,
-   * stamp[i] == gen marks the slots in use, touched lists them in order. */
-  float *acc;
-  uint32_t *stamp, *touched;
+  /* One hashed family at a time is counted densely: cell[i].count holds the
+   * counts, cell[i].stamp == gen marks the slots in use (side by side: one
+   * cache line per update), touched lists them in order. */
+  struct acc_cell {
+    uint32_t stamp;
+    float count;
+  } *cell;
+  uint32_t *touched;
   uint32_t gen, acc_dim;
   size_t ntouched;
   /* the same for the folded slice */
@@ -53,6 +57,9 @@ struct pm_extractor {
   uint32_t *fold_stamp, *fold_touched;
   uint32_t fold_gen, fold_dim;
   size_t nfold;
+  /* per family, each first-level index's slot in the slice (low 31 bits)
+   * and sign (top bit): the fold's hash, computed once */
+  uint32_t *fold_map[PM_FAM__HASHED_COUNT];
   uint64_t *seq; /* the current line's syntax or word elements */
   size_t seq_cap;
   char *lower; /* a lower-cased token */
@@ -109,17 +116,33 @@ pm_status pm_extractor_new(const pm_config *cfg, pm_extractor **out,
     maxdim = first_level_dim[f] > maxdim ? first_level_dim[f] : maxdim;
   }
   x->acc_dim = maxdim;
-  x->acc = calloc(maxdim, sizeof *x->acc);
-  x->stamp = calloc(maxdim, sizeof *x->stamp);
+  x->cell = calloc(maxdim, sizeof *x->cell);
   x->touched = malloc(maxdim * sizeof *x->touched);
   x->fold_dim = maxfold;
   x->fold = calloc(maxfold, sizeof *x->fold);
   x->fold_stamp = calloc(maxfold, sizeof *x->fold_stamp);
   x->fold_touched = malloc(maxfold * sizeof *x->fold_touched);
-  if (!x->acc || !x->stamp || !x->touched || !x->fold || !x->fold_stamp ||
+  if (!x->cell || !x->touched || !x->fold || !x->fold_stamp ||
       !x->fold_touched) {
     pm_extractor_free(x);
     return pm_error_set(err, PM_NOMEM, "out of memory");
+  }
+  for (int f = 0; f < PM_FAM__HASHED_COUNT; f++) {
+    uint32_t dim = pm_config_hashed_dim(cfg, (pm_hashed_family)f);
+    if (dim == 0)
+      continue;
+    x->fold_map[f] = malloc(first_level_dim[f] * sizeof *x->fold_map[f]);
+    if (!x->fold_map[f]) {
+      pm_extractor_free(x);
+      return pm_error_set(err, PM_NOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < first_level_dim[f]; i++) {
+      unsigned char le[4] = {(unsigned char)i, (unsigned char)(i >> 8),
+                             (unsigned char)(i >> 16),
+                             (unsigned char)(i >> 24)};
+      uint64_t h = XXH3_64bits_withSeed(le, 4, SEED_FOLD + (uint64_t)f);
+      x->fold_map[f][i] = ((uint32_t)h & (dim - 1)) | (uint32_t)(h >> 63) << 31;
+    }
   }
   *out = x;
   return PM_OK;
@@ -132,12 +155,13 @@ void pm_extractor_free(pm_extractor *x) {
   free(x->cp_off);
   free(x->lines);
   free(x->sents);
-  free(x->acc);
-  free(x->stamp);
+  free(x->cell);
   free(x->touched);
   free(x->fold);
   free(x->fold_stamp);
   free(x->fold_touched);
+  for (int f = 0; f < PM_FAM__HASHED_COUNT; f++)
+    free(x->fold_map[f]);
   free(x->seq);
   free(x->lower);
   free(x);
@@ -159,18 +183,19 @@ void pm_features_free(pm_features *f) {
 static void acc_begin(pm_extractor *x) {
   x->ntouched = 0;
   if (++x->gen == 0) { /* wrapped: clear the stamps once */
-    memset(x->stamp, 0, x->acc_dim * sizeof *x->stamp);
+    memset(x->cell, 0, x->acc_dim * sizeof *x->cell);
     x->gen = 1;
   }
 }
 
 static inline void acc_add(pm_extractor *x, uint32_t i) {
-  if (x->stamp[i] != x->gen) {
-    x->stamp[i] = x->gen;
-    x->acc[i] = 0.0f;
+  struct acc_cell *c = &x->cell[i];
+  if (c->stamp != x->gen) {
+    c->stamp = x->gen;
+    c->count = 0.0f;
     x->touched[x->ntouched++] = i;
   }
-  x->acc[i] += 1.0f;
+  c->count += 1.0f;
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -205,12 +230,12 @@ static bool acc_flush(pm_extractor *x, pm_features *f, pm_hashed_family fam,
                       uint32_t offset, uint32_t dim, float weight) {
   if (x->ntouched == 0)
     return true;
-  qsort(x->touched, x->ntouched, sizeof *x->touched, cmp_u32);
+  /* sums run in insertion order: fixed by the text, so deterministic */
   double norm2 = 0.0;
   for (size_t k = 0; k < x->ntouched; k++) {
     uint32_t i = x->touched[k];
-    float v = sqrtf(x->acc[i]);
-    x->acc[i] = v;
+    float v = sqrtf(x->cell[i].count);
+    x->cell[i].count = v;
     norm2 += (double)v * v;
   }
   float scale = (float)((double)weight / sqrt(norm2));
@@ -219,15 +244,12 @@ static bool acc_flush(pm_extractor *x, pm_features *f, pm_hashed_family fam,
     x->fold_gen = 1;
   }
   x->nfold = 0;
-  uint32_t mask = dim - 1;
+  const uint32_t *map = x->fold_map[fam];
   for (size_t k = 0; k < x->ntouched; k++) {
     uint32_t i = x->touched[k];
-    unsigned char le[4] = {(unsigned char)i, (unsigned char)(i >> 8),
-                           (unsigned char)(i >> 16), (unsigned char)(i >> 24)};
-    uint64_t h = XXH3_64bits_withSeed(le, 4, SEED_FOLD + (uint64_t)fam);
-    uint32_t slot = (uint32_t)h & mask;
-    float v = x->acc[i] * scale;
-    if (h >> 63)
+    uint32_t slot = map[i] & 0x7fffffffu;
+    float v = x->cell[i].count * scale;
+    if (map[i] >> 31)
       v = -v;
     if (x->fold_stamp[slot] != x->fold_gen) {
       x->fold_stamp[slot] = x->fold_gen;
@@ -236,9 +258,18 @@ static bool acc_flush(pm_extractor *x, pm_features *f, pm_hashed_family fam,
     }
     x->fold[slot] += v;
   }
-  qsort(x->fold_touched, x->nfold, sizeof *x->fold_touched, cmp_u32);
   if (!features_reserve(f, f->nnz + x->nfold))
     return false;
+  /* ascending order: a scan of the slice when it is well filled, a sort of
+   * the few slots otherwise */
+  if ((size_t)x->nfold * 16 >= dim) {
+    x->nfold = 0;
+    for (uint32_t slot = 0; slot < dim; slot++)
+      if (x->fold_stamp[slot] == x->fold_gen)
+        x->fold_touched[x->nfold++] = slot;
+  } else {
+    qsort(x->fold_touched, x->nfold, sizeof *x->fold_touched, cmp_u32);
+  }
   for (size_t k = 0; k < x->nfold; k++) {
     uint32_t slot = x->fold_touched[k];
     if (x->fold[slot] == 0.0f)
