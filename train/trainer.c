@@ -60,7 +60,7 @@ const char *pm_reject_reason_name(pm_reject_reason r) {
 void pm_train_opts_default(pm_train_opts *o) {
   memset(o, 0, sizeof *o);
   o->min_mails = 20;
-  o->batch_mails = 4000;
+  o->batch_mails = 10000;
   pm_mail_limits_default(&o->limits);
 }
 
@@ -349,7 +349,7 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
   }
   if (rc == PM_OK)
     rc = pm_store_begin(r.st, err);
-  size_t batch = opts->batch_mails ? opts->batch_mails : 4000;
+  size_t batch = opts->batch_mails ? opts->batch_mails : 10000;
   uint64_t in_batch = 0, bytes = 0;
   for (size_t i = 0; rc == PM_OK && i < src.n; i++) {
     pm__item *it = pm__pipeline_next(pipe, i);

@@ -48,7 +48,7 @@ typedef struct {
   unsigned threads;             /* extraction threads; 0 = the cores */
   unsigned min_mails;           /* a sender with fewer is not ready (20) */
   bool label_by_dir;            /* sender = the mail's directory name */
-  size_t batch_mails;           /* mails per transaction (4000) */
+  size_t batch_mails;           /* mails per transaction (10000) */
   pm_mail_limits limits;        /* per mail */
   pm_train_progress_fn progress; /* may be NULL */
   void *progress_ctx;
