@@ -308,10 +308,11 @@ START_TEST(missing_input_path) {
   char *cfg = fmt("%s/small.json", dir);
   pm_test_write_file(cfg, SMALL_CONFIG, strlen(SMALL_CONFIG));
   char *out = NULL, *err = NULL;
-  int rc = run(&out, &err,
-               "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
-               "'%s/not-here' '%s/sample/corpus/dana.whitfield'",
-               pm_test_penmark(), dir, cfg, dir, data_dir());
+  int rc =
+      run(&out, &err,
+          "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
+          "'%s/not-here' '%s/sample/corpus/dana.whitfield@harborpine.example'",
+          pm_test_penmark(), dir, cfg, dir, data_dir());
   ck_assert_int_eq(rc, 1);
   ck_assert_msg(strstr(err, "not-here"), "stderr: %s", err);
   cJSON *j = parse_json(out);
@@ -323,7 +324,7 @@ START_TEST(missing_input_path) {
   /* the rest was trained: a second run finds it all */
   rc = run(&out, &err,
            "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
-           "'%s/sample/corpus/dana.whitfield'",
+           "'%s/sample/corpus/dana.whitfield@harborpine.example'",
            pm_test_penmark(), dir, cfg, data_dir());
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
   j = parse_json(out);
@@ -352,8 +353,9 @@ START_TEST(paths_on_stdin) {
   char *out = NULL, *err = NULL;
   /* "-": one path a line on standard input (files and directories) */
   int rc = run(&out, &err,
-               "{ find '%s/sample/corpus/dana.whitfield' -name '*.eml'; "
-               "echo '%s/sample/corpus/tomas.reyes'; } | "
+               "{ find '%s/sample/corpus/dana.whitfield@harborpine.example' "
+               "-name '*.eml'; "
+               "echo '%s/sample/corpus/tomas.reyes@harborpine.example'; } | "
                "'%s' train --tenant t2 --store '%s/s' --config '%s' --json -",
                data_dir(), data_dir(), pm_test_penmark(), dir, cfg);
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);

@@ -183,7 +183,9 @@ static void corpus_free(corpus *c) {
 }
 
 /* The sample corpus's folders are named by their senders' addresses. */
-static char *address_of(const char *dir) { return fmt("%s", dir); }
+static char *address_of(const char *dir) {
+  return fmt("%s", dir);
+}
 
 static pm_config *small_config(void) {
   pm_config *cfg = NULL;
@@ -782,7 +784,8 @@ START_TEST(idempotent) {
 
   /* the same mail in other bytes (an added header): still a duplicate */
   char *copy = fmt("%s/copy.eml", dir);
-  char *orig = fmt("%s/sample/corpus/tomas.reyes@harborpine.example/0003.eml", data_dir());
+  char *orig = fmt("%s/sample/corpus/tomas.reyes@harborpine.example/0003.eml",
+                   data_dir());
   size_t olen;
   char *obytes = slurp(orig, &olen);
   ck_assert_ptr_nonnull(obytes);
@@ -1326,7 +1329,8 @@ END_TEST
 START_TEST(bad_tenant_refused) {
   pm_config *cfg = small_config();
   char *store = fmt("%s/store", dir);
-  char *in = fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
+  char *in =
+      fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
   const char *inputs[] = {in};
   const char *bad[] = {"../x", "Acme", "", ".hidden", "a/b", "acme\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1372,7 +1376,8 @@ START_TEST(other_config_refused) {
   ck_assert_int_eq(
       pm_config_parse(OTHER_CONFIG, strlen(OTHER_CONFIG), &other, &err), PM_OK);
   char *store = fmt("%s/store", dir);
-  char *in = fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
+  char *in =
+      fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
   const char *inputs[] = {in};
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
@@ -1429,7 +1434,8 @@ START_TEST(not_a_store_left_alone) {
       "This is somebody's notes file that happens to be called acme.db.\n"
       "It must never be overwritten or turned into a database.\n";
   write_str(db, junk);
-  char *in = fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
+  char *in =
+      fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
   const char *inputs[] = {in};
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
@@ -1478,7 +1484,8 @@ END_TEST
 START_TEST(missing_input_counted) {
   pm_config *cfg = small_config();
   char *store = fmt("%s/store", dir);
-  char *in = fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
+  char *in =
+      fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
   char *missing = fmt("%s/no-such-dir", dir);
   const char *inputs[] = {missing, in};
   pm_train_opts o;
