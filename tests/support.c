@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,22 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 void pm_test_rmtree(const char *path) {
   if (path)
     nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *pm_test_fmt(const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  char *s = NULL;
+  int n = vasprintf(&s, f, ap);
+  va_end(ap);
+  if (n < 0 || !s)
+    abort(); /* out of memory in a test */
+  return s;
+}
+
+const char *pm_test_data_dir(void) {
+  const char *d = getenv("PM_DATA");
+  return d ? d : "data";
 }
 
 void pm_test_write_file(const char *path, const void *data, size_t len) {

@@ -21,6 +21,12 @@ void pm_test_rmtree(const char *path);
 /* Writes len bytes to path; fails the test on error. */
 void pm_test_write_file(const char *path, const void *data, size_t len);
 
+/* printf into a malloc'd string (free it); aborts when out of memory. */
+char *pm_test_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* The shipped data folder: $PM_DATA, or data. */
+const char *pm_test_data_dir(void);
+
 /* The command under test: $PENMARK_BIN, or bin/penmark. */
 const char *pm_test_penmark(void);
 

@@ -25,22 +25,9 @@ static void teardown(void) {
   tmp = NULL;
 }
 
-/* printf into a malloc'd string. (No format attribute: with it, GCC's
- * sanitizer build warns that a checked, non-NULL result may be NULL.) */
-static char *fmt(const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = NULL;
-  int n = vasprintf(&s, f, ap);
-  va_end(ap);
-  if (n < 0 || !s)
-    abort(); /* out of memory in a test */
-  return s;
-}
-
 static char *sample_corpus(void) {
   const char *data = getenv("PM_DATA");
-  return fmt("%s/sample/corpus", data ? data : "data");
+  return pm_test_fmt("%s/sample/corpus", data ? data : "data");
 }
 
 static char *slurp(const char *path) {
@@ -92,9 +79,10 @@ static size_t protocol_trials(const char *corpus) {
 /* Runs `penmark eval ARGS` with TMPDIR set to a fresh directory, which must
  * be empty again afterwards (the temporary store is removed). */
 static int run_eval(const char *args, char **out, char **err) {
-  char *t = fmt("%s/tmp", tmp);
+  char *t = pm_test_fmt("%s/tmp", tmp);
   mkdir(t, 0700);
-  char *cmd = fmt("TMPDIR='%s' '%s' eval %s", t, pm_test_penmark(), args);
+  char *cmd =
+      pm_test_fmt("TMPDIR='%s' '%s' eval %s", t, pm_test_penmark(), args);
   int rc = pm_test_run(cmd, out, err);
   ck_assert_msg(count_entries(t) == 0, "temporary store left in %s", t);
   free(cmd);
@@ -112,10 +100,11 @@ static const char *const report_keys[] = {
 
 START_TEST(sample_corpus_eval) {
   char *corpus = sample_corpus();
-  char *tsv = fmt("%s/trials.tsv", tmp), *rep = fmt("%s/report.json", tmp),
-       *svg = fmt("%s/roc.svg", tmp);
-  char *args = fmt("'%s' --trials-out '%s' --report '%s' --plot '%s'", corpus,
-                   tsv, rep, svg);
+  char *tsv = pm_test_fmt("%s/trials.tsv", tmp),
+       *rep = pm_test_fmt("%s/report.json", tmp),
+       *svg = pm_test_fmt("%s/roc.svg", tmp);
+  char *args = pm_test_fmt("'%s' --trials-out '%s' --report '%s' --plot '%s'",
+                           corpus, tsv, rep, svg);
   char *out, *err;
   int rc = run_eval(args, &out, &err);
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
@@ -170,9 +159,9 @@ END_TEST
 
 START_TEST(threads_do_not_change_scores) {
   char *corpus = sample_corpus();
-  char *t1 = fmt("%s/t1.tsv", tmp), *t2 = fmt("%s/t2.tsv", tmp);
-  char *a1 = fmt("'%s' --threads 1 --trials-out '%s'", corpus, t1);
-  char *a2 = fmt("'%s' --threads 3 --trials-out '%s'", corpus, t2);
+  char *t1 = pm_test_fmt("%s/t1.tsv", tmp), *t2 = pm_test_fmt("%s/t2.tsv", tmp);
+  char *a1 = pm_test_fmt("'%s' --threads 1 --trials-out '%s'", corpus, t1);
+  char *a2 = pm_test_fmt("'%s' --threads 3 --trials-out '%s'", corpus, t2);
   ck_assert_int_eq(run_eval(a1, NULL, NULL), 0);
   ck_assert_int_eq(run_eval(a2, NULL, NULL), 0);
   char *s1 = slurp(t1), *s2 = slurp(t2);
@@ -189,7 +178,7 @@ END_TEST
 
 START_TEST(curve_and_ablation) {
   char *corpus = sample_corpus();
-  char *args = fmt("'%s' --learning-curve --ablation", corpus);
+  char *args = pm_test_fmt("'%s' --learning-curve --ablation", corpus);
   char *out, *err;
   int rc = run_eval(args, &out, &err);
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
@@ -224,14 +213,14 @@ END_TEST
  * outsider emptied: it cannot be parsed, its trial must still be there. */
 START_TEST(unscorable_mail) {
   char *src = sample_corpus();
-  char *corpus = fmt("%s/corpus", tmp);
+  char *corpus = pm_test_fmt("%s/corpus", tmp);
   ck_assert_int_eq(mkdir(corpus, 0755), 0);
   static const char *senders[] = {"shota.yamamoto@harborpine.example",
                                   "dana.whitfield@harborpine.example"};
   char *last = NULL;
   for (size_t i = 0; i < 2; i++) {
-    char *sd = fmt("%s/%s", src, senders[i]),
-         *dd = fmt("%s/%s", corpus, senders[i]);
+    char *sd = pm_test_fmt("%s/%s", src, senders[i]),
+         *dd = pm_test_fmt("%s/%s", corpus, senders[i]);
     ck_assert_int_eq(mkdir(dd, 0755), 0);
     DIR *d = opendir(sd);
     ck_assert_ptr_nonnull(d);
@@ -239,8 +228,8 @@ START_TEST(unscorable_mail) {
     while ((e = readdir(d))) {
       if (e->d_name[0] == '.')
         continue;
-      char *from = fmt("%s/%s", sd, e->d_name),
-           *to = fmt("%s/%s", dd, e->d_name);
+      char *from = pm_test_fmt("%s/%s", sd, e->d_name),
+           *to = pm_test_fmt("%s/%s", dd, e->d_name);
       char *body = slurp(from);
       pm_test_write_file(to, body, strlen(body));
       if (i == 1 && (!last || strcmp(to, last) > 0)) {
@@ -256,8 +245,8 @@ START_TEST(unscorable_mail) {
     free(dd);
   }
   pm_test_write_file(last, "", 0);
-  char *tsv = fmt("%s/t.tsv", tmp);
-  char *args = fmt("'%s' --trials-out '%s'", corpus, tsv);
+  char *tsv = pm_test_fmt("%s/t.tsv", tmp);
+  char *args = pm_test_fmt("'%s' --trials-out '%s'", corpus, tsv);
   char *out, *err;
   int rc = run_eval(args, &out, &err);
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
@@ -268,10 +257,10 @@ START_TEST(unscorable_mail) {
   ck_assert_double_eq(cJSON_GetObjectItem(u, "trials")->valuedouble, 1);
   char *t = slurp(tsv);
   const char *base = strrchr(last, '/') + 1;
-  char *row =
-      fmt("dana.whitfield@harborpine.example/%s\tshota.yamamoto@harborpine."
-          "example\timpostor\t0.500000\t1\n",
-          base);
+  char *row = pm_test_fmt(
+      "dana.whitfield@harborpine.example/%s\tshota.yamamoto@harborpine."
+      "example\timpostor\t0.500000\t1\n",
+      base);
   ck_assert_msg(strstr(t, row) != NULL, "no abstained row %s in\n%s", row, t);
   ck_assert_uint_eq(count_lines(t) - 1, protocol_trials(corpus));
   cJSON_Delete(j);
@@ -288,8 +277,8 @@ START_TEST(unscorable_mail) {
 END_TEST
 
 START_TEST(missing_corpus) {
-  char *missing = fmt("%s/no-such-corpus", tmp);
-  char *args = fmt("'%s'", missing);
+  char *missing = pm_test_fmt("%s/no-such-corpus", tmp);
+  char *args = pm_test_fmt("'%s'", missing);
   char *err;
   int rc = run_eval(args, NULL, &err);
   ck_assert_int_ne(rc, 0);
@@ -302,15 +291,16 @@ END_TEST
 
 START_TEST(no_profiled_sender) {
   /* One enrolled sender with 10 mails: no profile, nothing to evaluate. */
-  char *corpus = fmt("%s/small", tmp), *d = fmt("%s/small/dave", tmp);
+  char *corpus = pm_test_fmt("%s/small", tmp),
+       *d = pm_test_fmt("%s/small/dave", tmp);
   ck_assert_int_eq(mkdir(corpus, 0755), 0);
   ck_assert_int_eq(mkdir(d, 0755), 0);
   for (int i = 1; i <= 10; i++) {
-    char *f = fmt("%s/%02d.txt", d, i);
+    char *f = pm_test_fmt("%s/%02d.txt", d, i);
     pm_test_write_file(f, "Fictional.\n", 11);
     free(f);
   }
-  char *args = fmt("'%s'", corpus), *err;
+  char *args = pm_test_fmt("'%s'", corpus), *err;
   int rc = run_eval(args, NULL, &err);
   ck_assert_int_ne(rc, 0);
   ck_assert_msg(strstr(err, "no sender has a profile") != NULL, "%s", err);
@@ -329,7 +319,8 @@ START_TEST(usage_errors) {
   free(err);
   ck_assert_int_eq(run_eval("--threads 0 x", NULL, &err), 2);
   free(err);
-  char *corpus = sample_corpus(), *args = fmt("'%s' --plot x.png", corpus);
+  char *corpus = sample_corpus(),
+       *args = pm_test_fmt("'%s' --plot x.png", corpus);
   ck_assert_int_eq(run_eval(args, NULL, &err), 2);
   ck_assert_ptr_nonnull(strstr(err, "SVG"));
   free(err);

@@ -39,22 +39,6 @@
       ck_abort_msg(__VA_ARGS__);                                               \
   } while (0)
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = NULL;
-  int n = vasprintf(&s, f, ap);
-  need(n >= 0, "out of memory");
-  va_end(ap);
-  return s;
-}
-
-static const char *data_dir(void) {
-  const char *d = getenv("PM_DATA");
-  return d ? d : "data";
-}
-
 static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
@@ -139,7 +123,7 @@ static int by_name(const void *a, const void *b) {
 }
 
 static void load_mails(void) {
-  char *dir = fmt("%s/sample/inbound", data_dir());
+  char *dir = pm_test_fmt("%s/sample/inbound", pm_test_data_dir());
   DIR *d = opendir(dir);
   need(d != NULL, "%s: %s", dir, strerror(errno));
   struct dirent *e;
@@ -149,7 +133,7 @@ static void load_mails(void) {
       continue;
     mails = realloc(mails, (n_mails + 1) * sizeof *mails);
     mail_t *m = &mails[n_mails++];
-    m->path = fmt("%s/%s", dir, e->d_name);
+    m->path = pm_test_fmt("%s/%s", dir, e->d_name);
     FILE *f = fopen(m->path, "rb");
     need(f != NULL, "%s: %s", m->path, strerror(errno));
     fseek(f, 0, SEEK_END);
@@ -183,7 +167,8 @@ static char *all_mail_args(void) {
 static void score_in_process(const char *store, const char *tenant,
                              const char *sender, outcome *out, char ***lines) {
   char *args = all_mail_args();
-  char *cmd = fmt("'%s' score --tenant %s --store '%s' %s%s%s %s",
+  char *cmd =
+      pm_test_fmt("'%s' score --tenant %s --store '%s' %s%s%s %s",
                   pm_test_penmark(), tenant, store, sender ? "--sender '" : "",
                   sender ? sender : "", sender ? "'" : "", args);
   char *text = run_ok(cmd);
@@ -274,11 +259,11 @@ static int daemon_wait(daemon_t *d, int timeout_s) {
 static void daemon_start(daemon_t *d, const char *sock, const char *store,
                          const char *extra) {
   d->sock = strdup(sock);
-  d->log = fmt("%s.log", sock);
-  char *cmd = fmt("exec '%s' serve --socket '%s' --store '%s' --max-bytes %d "
-                  "%s 2>>'%s'",
-                  pm_test_penmark(), sock, store, MAX_BYTES, extra ? extra : "",
-                  d->log);
+  d->log = pm_test_fmt("%s.log", sock);
+  char *cmd = pm_test_fmt(
+      "exec '%s' serve --socket '%s' --store '%s' --max-bytes %d "
+      "%s 2>>'%s'",
+      pm_test_penmark(), sock, store, MAX_BYTES, extra ? extra : "", d->log);
   pid_t pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
@@ -321,7 +306,7 @@ static void daemon_free(daemon_t *d) {
 }
 
 static char *score_target(const char *tenant) {
-  return fmt("/v1/score?tenant=%s", tenant);
+  return pm_test_fmt("/v1/score?tenant=%s", tenant);
 }
 
 /* ---- fixture: the sample tenant, its in-process results, one daemon ---- */
@@ -338,10 +323,10 @@ static void suite_setup(void) {
   if (root)
     return;
   root = pm_test_tmpdir();
-  store = fmt("%s/store", root);
+  store = pm_test_fmt("%s/store", root);
   load_mails();
   free(run_okf("'%s' train --tenant demo --store '%s' '%s/sample/corpus'",
-               pm_test_penmark(), store, data_dir()));
+               pm_test_penmark(), store, pm_test_data_dir()));
   expect = calloc(n_mails, sizeof *expect);
   score_in_process(store, "demo", NULL, expect, &expect_lines);
 }
@@ -353,7 +338,7 @@ static void suite_teardown(void) {
 
 static void main_setup(void) {
   suite_setup();
-  char *sock = fmt("%s/main.sock", root);
+  char *sock = pm_test_fmt("%s/main.sock", root);
   daemon_start(&main_d, sock, store, "--threads 4");
   free(sock);
 }
@@ -367,9 +352,9 @@ static void main_teardown(void) {
 
 START_TEST(curl_matches_in_process) {
   for (size_t i = 0; i < n_mails; i++) {
-    char *cmd = fmt("curl -sS --unix-socket '%s' --data-binary @'%s' "
-                    "'http://localhost/v1/score?tenant=demo'",
-                    main_d.sock, mails[i].path);
+    char *cmd = pm_test_fmt("curl -sS --unix-socket '%s' --data-binary @'%s' "
+                            "'http://localhost/v1/score?tenant=demo'",
+                            main_d.sock, mails[i].path);
     char *out = run_ok(cmd);
     outcome o;
     ck_assert_msg(outcome_of(out, strlen(out), &o), "%s: %s", cmd, out);
@@ -400,8 +385,8 @@ static char *without_elapsed(const char *line) {
 
 START_TEST(client_matches_in_process) {
   char *args = all_mail_args();
-  char *cmd = fmt("'%s' score --socket '%s' --tenant demo %s",
-                  pm_test_penmark(), main_d.sock, args);
+  char *cmd = pm_test_fmt("'%s' score --socket '%s' --tenant demo %s",
+                          pm_test_penmark(), main_d.sock, args);
   char *out = NULL, *err = NULL;
   int rc = pm_test_run(cmd, &out, &err);
   ck_assert_msg(rc == 0,
@@ -437,7 +422,7 @@ START_TEST(claimed_sender_parameter) {
   char **lines = NULL;
   score_in_process(store, "demo", sender, exp, &lines);
   char *enc = pm__url_encode(sender);
-  char *target = fmt("/v1/score?tenant=demo&sender=%s", enc);
+  char *target = pm_test_fmt("/v1/score?tenant=demo&sender=%s", enc);
   for (size_t i = 0; i < n_mails; i++) {
     pm__http_response r;
     ck_assert_int_eq(http_once(main_d.sock, "POST", target, mails[i].bytes,
@@ -450,7 +435,8 @@ START_TEST(claimed_sender_parameter) {
     pm__http_response_free(&r);
   }
   char *args = all_mail_args();
-  char *cmd = fmt("'%s' score --socket '%s' --tenant demo --sender '%s' %s",
+  char *cmd =
+      pm_test_fmt("'%s' score --socket '%s' --tenant demo --sender '%s' %s",
                   pm_test_penmark(), main_d.sock, sender, args);
   char *out = run_ok(cmd);
   size_t i = 0;
@@ -477,16 +463,16 @@ END_TEST
 
 START_TEST(client_reports_daemon_errors) {
   char *out = NULL, *err = NULL;
-  char *cmd = fmt("'%s' score --socket '%s' --tenant nosuchtenant '%s'",
-                  pm_test_penmark(), main_d.sock, mails[0].path);
+  char *cmd = pm_test_fmt("'%s' score --socket '%s' --tenant nosuchtenant '%s'",
+                          pm_test_penmark(), main_d.sock, mails[0].path);
   ck_assert_int_eq(pm_test_run(cmd, &out, &err), 1);
   ck_assert_msg(strstr(err, "404") && strstr(err, "nosuchtenant"), "%s", err);
   ck_assert_str_eq(out, "");
   free(out);
   free(err);
   free(cmd);
-  cmd = fmt("'%s' score --socket '%s/absent.sock' --tenant demo '%s'",
-            pm_test_penmark(), root, mails[0].path);
+  cmd = pm_test_fmt("'%s' score --socket '%s/absent.sock' --tenant demo '%s'",
+                    pm_test_penmark(), root, mails[0].path);
   ck_assert_int_eq(pm_test_run(cmd, &out, &err), 1);
   ck_assert_msg(strstr(err, "absent.sock") != NULL, "%s", err);
   free(out);
@@ -533,8 +519,8 @@ END_TEST
 
 START_TEST(second_daemon_on_live_socket_refused) {
   char *out = NULL, *err = NULL;
-  char *cmd = fmt("timeout 60 '%s' serve --socket '%s' --store '%s'",
-                  pm_test_penmark(), main_d.sock, store);
+  char *cmd = pm_test_fmt("timeout 60 '%s' serve --socket '%s' --store '%s'",
+                          pm_test_penmark(), main_d.sock, store);
   int rc = pm_test_run(cmd, &out, &err);
   ck_assert_msg(rc != 0 && rc != 124, "exit %d", rc);
   ck_assert_msg(strstr(err, "another daemon") != NULL, "%s", err);
@@ -703,9 +689,9 @@ END_TEST
 
 START_TEST(oversize_body_413) {
   /* Announced: refused from the headers, before any of the body. */
-  char *head = fmt("POST /v1/score?tenant=demo HTTP/1.1\r\nHost: x\r\n"
-                   "Content-Length: %d\r\n\r\n",
-                   3 * MAX_BYTES);
+  char *head = pm_test_fmt("POST /v1/score?tenant=demo HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Length: %d\r\n\r\n",
+                           3 * MAX_BYTES);
   ck_assert_int_eq(raw_exchange(main_d.sock, head, strlen(head), false, NULL),
                    413);
   free(head);
@@ -820,25 +806,25 @@ static void *load_main(void *arg) {
 /* Copies the first `keep` mails of each sender folder of the sample corpus
  * into dst. */
 static void partial_corpus(const char *dst, int keep) {
-  char *cmd =
-      fmt("set -e; mkdir -p '%s'; cd '%s/sample/corpus'; for d in */; do "
-          "mkdir -p '%s'/\"$d\"; ls \"$d\" | sort | head -n %d | while read "
-          "f; do cp \"$d$f\" '%s'/\"$d\"; done; done",
-          dst, data_dir(), dst, keep, dst);
+  char *cmd = pm_test_fmt(
+      "set -e; mkdir -p '%s'; cd '%s/sample/corpus'; for d in */; do "
+      "mkdir -p '%s'/\"$d\"; ls \"$d\" | sort | head -n %d | while read "
+      "f; do cp \"$d$f\" '%s'/\"$d\"; done; done",
+      dst, pm_test_data_dir(), dst, keep, dst);
   free(run_ok(cmd));
   free(cmd);
 }
 
 START_TEST(load_with_retrain) {
-  char *lstore = fmt("%s/load-store", root);
-  char *part = fmt("%s/corpus-part", root);
+  char *lstore = pm_test_fmt("%s/load-store", root);
+  char *part = pm_test_fmt("%s/corpus-part", root);
   partial_corpus(part, 28);
   free(run_okf("'%s' train --tenant demo --store '%s' '%s'", pm_test_penmark(),
                lstore, part));
   outcome *old = calloc(n_mails, sizeof *old);
   score_in_process(lstore, "demo", NULL, old, NULL);
 
-  char *sock = fmt("%s/load.sock", root);
+  char *sock = pm_test_fmt("%s/load.sock", root);
   daemon_t d = {0};
   daemon_start(&d, sock, lstore, NULL);
   char *target = score_target("demo");
@@ -860,7 +846,7 @@ START_TEST(load_with_retrain) {
   while (atomic_load(&done) < LOAD_REQUESTS / 10)
     sleep_ms(5);
   free(run_okf("'%s' train --tenant demo --store '%s' '%s/sample/corpus'",
-               pm_test_penmark(), lstore, data_dir()));
+               pm_test_penmark(), lstore, pm_test_data_dir()));
   int at_retrain_end = atomic_load(&done);
   for (int i = 0; i < LOAD_CLIENTS; i++)
     pthread_join(th[i], NULL);
@@ -933,19 +919,19 @@ END_TEST
 START_TEST(store_file_replaced) {
   /* A tenant whose file is replaced by another (moved into place), as a
    * restore from backup does: the daemon reopens it. */
-  char *sdir = fmt("%s/swap-store", root);
-  char *other = fmt("%s/swap-other", root);
-  char *part = fmt("%s/corpus-swap", root);
+  char *sdir = pm_test_fmt("%s/swap-store", root);
+  char *other = pm_test_fmt("%s/swap-other", root);
+  char *part = pm_test_fmt("%s/corpus-swap", root);
   partial_corpus(part, 25);
   free(run_okf("'%s' train --tenant swap --store '%s' '%s'", pm_test_penmark(),
                sdir, part));
   free(run_okf("'%s' train --tenant swap --store '%s' '%s/sample/corpus'",
-               pm_test_penmark(), other, data_dir()));
+               pm_test_penmark(), other, pm_test_data_dir()));
   outcome *before = calloc(n_mails, sizeof *before);
   outcome *after = calloc(n_mails, sizeof *after);
   score_in_process(sdir, "swap", NULL, before, NULL);
   score_in_process(other, "swap", NULL, after, NULL);
-  char *sock = fmt("%s/swap.sock", root);
+  char *sock = pm_test_fmt("%s/swap.sock", root);
   daemon_t d = {0};
   daemon_start(&d, sock, sdir, "--threads 2");
   char *target = score_target("swap");
@@ -956,7 +942,8 @@ START_TEST(store_file_replaced) {
   ck_assert(outcome_of(r.body, r.body_len, &o));
   ck_assert(outcome_eq(&o, &before[0]));
   pm__http_response_free(&r);
-  char *from = fmt("%s/swap.db", other), *to = fmt("%s/swap.db", sdir);
+  char *from = pm_test_fmt("%s/swap.db", other),
+       *to = pm_test_fmt("%s/swap.db", sdir);
   ck_assert_int_eq(rename(from, to), 0);
   bool swapped = false;
   for (int tries = 0; tries < 600 && !swapped; tries++) {
@@ -976,7 +963,7 @@ START_TEST(store_file_replaced) {
   free(log);
   /* Replaced by a file that is not a store: the reload fails, is logged,
    * and the loaded profiles go on serving. */
-  char *junk = fmt("%s/junk.db", other);
+  char *junk = pm_test_fmt("%s/junk.db", other);
   pm_test_write_file(junk, "this is not an SQLite file", 26);
   ck_assert_int_eq(rename(junk, to), 0);
   log = NULL;
@@ -1077,7 +1064,7 @@ static void *stop_main(void *arg) {
 }
 
 START_TEST(sigterm_during_load) {
-  char *sock = fmt("%s/stop.sock", root);
+  char *sock = pm_test_fmt("%s/stop.sock", root);
   daemon_t d = {0};
   daemon_start(&d, sock, store, "--threads 4");
   char *target = score_target("demo");
@@ -1126,7 +1113,7 @@ START_TEST(sigterm_during_load) {
 END_TEST
 
 START_TEST(stale_socket_replaced) {
-  char *sock = fmt("%s/stale.sock", root);
+  char *sock = pm_test_fmt("%s/stale.sock", root);
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
@@ -1148,11 +1135,11 @@ START_TEST(stale_socket_replaced) {
 END_TEST
 
 START_TEST(bad_socket_paths_refused) {
-  char *plain = fmt("%s/plain.sock", root);
+  char *plain = pm_test_fmt("%s/plain.sock", root);
   pm_test_write_file(plain, "not a socket", 12);
   char *out = NULL, *err = NULL;
-  char *cmd = fmt("timeout 60 '%s' serve --socket '%s' --store '%s'",
-                  pm_test_penmark(), plain, store);
+  char *cmd = pm_test_fmt("timeout 60 '%s' serve --socket '%s' --store '%s'",
+                          pm_test_penmark(), plain, store);
   int rc = pm_test_run(cmd, &out, &err);
   ck_assert_msg(rc != 0 && rc != 124, "exit %d", rc);
   ck_assert_msg(strstr(err, "not a socket") != NULL, "%s", err);
@@ -1165,8 +1152,8 @@ START_TEST(bad_socket_paths_refused) {
   char longp[200];
   memset(longp, 'x', sizeof longp);
   longp[sizeof longp - 1] = '\0';
-  cmd = fmt("timeout 60 '%s' serve --socket '%s/%s' --store '%s'",
-            pm_test_penmark(), root, longp, store);
+  cmd = pm_test_fmt("timeout 60 '%s' serve --socket '%s/%s' --store '%s'",
+                    pm_test_penmark(), root, longp, store);
   rc = pm_test_run(cmd, &out, &err);
   ck_assert_msg(rc != 0 && rc != 124, "exit %d", rc);
   ck_assert_msg(strstr(err, "too long") != NULL, "%s", err);
@@ -1181,10 +1168,10 @@ START_TEST(sighup_rereads_config) {
   /* --config: the stores must match it. A changed file takes effect at
    * SIGHUP: a mismatching configuration gives 409 (with the store's
    * message), the matching one scores again. */
-  char *cfg = fmt("%s/config.json", root);
+  char *cfg = pm_test_fmt("%s/config.json", root);
   pm_test_write_file(cfg, "{}", 2); /* the defaults: what the store has */
-  char *sock = fmt("%s/cfg.sock", root);
-  char *extra = fmt("--threads 2 --config '%s'", cfg);
+  char *sock = pm_test_fmt("%s/cfg.sock", root);
+  char *extra = pm_test_fmt("--threads 2 --config '%s'", cfg);
   daemon_t d = {0};
   daemon_start(&d, sock, store, extra);
   char *t = score_target("demo");

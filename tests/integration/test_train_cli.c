@@ -38,22 +38,6 @@
 
 /* ---- helpers ---- */
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = NULL;
-  int n = vasprintf(&s, f, ap);
-  va_end(ap);
-  ck_assert_msg(n >= 0, "out of memory");
-  return s;
-}
-
-static const char *data_dir(void) {
-  const char *d = getenv("PM_DATA");
-  return d ? d : "data";
-}
-
 static bool exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
@@ -103,7 +87,7 @@ static size_t corpus_files(void) {
   char *out = NULL;
   int rc =
       run(&out, NULL, "find '%s/sample/corpus' -type f -name '*.eml' | wc -l",
-          data_dir());
+          pm_test_data_dir());
   ck_assert_int_eq(rc, 0);
   size_t n = (size_t)strtoul(out, NULL, 10);
   free(out);
@@ -122,15 +106,15 @@ static void suite_setup(void) {
   if (root)
     return;
   root = pm_test_tmpdir();
-  store = fmt("%s/store", root);
+  store = pm_test_fmt("%s/store", root);
   train1_rc = run(&train1_out, &train1_err,
                   "'%s' train --tenant demo --store '%s' '%s/sample/corpus' "
                   "--json",
-                  pm_test_penmark(), store, data_dir());
+                  pm_test_penmark(), store, pm_test_data_dir());
   train2_rc = run(&train2_out, &train2_err,
                   "'%s' train --tenant demo --store '%s' '%s/sample/corpus' "
                   "--json",
-                  pm_test_penmark(), store, data_dir());
+                  pm_test_penmark(), store, pm_test_data_dir());
 }
 
 static void suite_teardown(void) {
@@ -206,7 +190,7 @@ START_TEST(score_json_lines) {
   int rc =
       run(&out, &err,
           "'%s' score --tenant demo --store '%s' '%s'/sample/inbound/*.eml",
-          pm_test_penmark(), store, data_dir());
+          pm_test_penmark(), store, pm_test_data_dir());
   ck_assert_msg(rc == 0, "score exited %d: %s", rc, err);
   ck_assert_uint_eq(count_lines(out), 24);
   size_t genuine = 0, flagged = 0;
@@ -243,7 +227,8 @@ START_TEST(score_missing_file) {
                "'%s/sample/inbound/genuine-dana.whitfield-1.eml' "
                "'%s/no-such-mail.eml' "
                "'%s/sample/inbound/impostor-tomas.reyes-1.eml'",
-               pm_test_penmark(), store, data_dir(), root, data_dir());
+               pm_test_penmark(), store, pm_test_data_dir(), root,
+               pm_test_data_dir());
   ck_assert_int_ne(rc, 0);
   ck_assert_int_lt(rc, 128); /* failed, not crashed */
   ck_assert_msg(strstr(err, "no-such-mail.eml"), "stderr: %s", err);
@@ -262,7 +247,7 @@ START_TEST(score_sender_override) {
                "'%s' score --tenant demo --store '%s' "
                "--sender someone@elsewhere.example "
                "'%s/sample/inbound/genuine-dana.whitfield-1.eml'",
-               pm_test_penmark(), store, data_dir());
+               pm_test_penmark(), store, pm_test_data_dir());
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
   cJSON *j = parse_json(out);
   ck_assert_str_eq(str(j, "sender"), "someone@elsewhere.example");
@@ -276,9 +261,9 @@ END_TEST
 
 START_TEST(bad_tenant_usage) {
   char *out = NULL, *err = NULL;
-  char *s = fmt("%s/fresh", root);
+  char *s = pm_test_fmt("%s/fresh", root);
   int rc = run(&out, &err, "'%s' train --tenant '../x' --store '%s' '%s'",
-               pm_test_penmark(), s, data_dir());
+               pm_test_penmark(), s, pm_test_data_dir());
   ck_assert_int_eq(rc, 2);
   ck_assert_msg(strstr(err, "../x") && strstr(err, "tenant"), "stderr: %s",
                 err);
@@ -287,14 +272,14 @@ START_TEST(bad_tenant_usage) {
   free(out);
   free(err);
   rc = run(&out, &err, "'%s' score --tenant Acme --store '%s' '%s'",
-           pm_test_penmark(), store, data_dir());
+           pm_test_penmark(), store, pm_test_data_dir());
   ck_assert_int_eq(rc, 2);
   ck_assert_msg(strstr(err, "Acme"), "stderr: %s", err);
   free(out);
   free(err);
   /* no tenant at all */
   rc = run(&out, &err, "'%s' train --store '%s' '%s'", pm_test_penmark(), s,
-           data_dir());
+           pm_test_data_dir());
   ck_assert_int_eq(rc, 2);
   ck_assert(!exists(s));
   free(out);
@@ -305,14 +290,14 @@ END_TEST
 
 START_TEST(missing_input_path) {
   char *dir = pm_test_tmpdir();
-  char *cfg = fmt("%s/small.json", dir);
+  char *cfg = pm_test_fmt("%s/small.json", dir);
   pm_test_write_file(cfg, SMALL_CONFIG, strlen(SMALL_CONFIG));
   char *out = NULL, *err = NULL;
   int rc =
       run(&out, &err,
           "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
           "'%s/not-here' '%s/sample/corpus/dana.whitfield@harborpine.example'",
-          pm_test_penmark(), dir, cfg, dir, data_dir());
+          pm_test_penmark(), dir, cfg, dir, pm_test_data_dir());
   ck_assert_int_eq(rc, 1);
   ck_assert_msg(strstr(err, "not-here"), "stderr: %s", err);
   cJSON *j = parse_json(out);
@@ -325,7 +310,7 @@ START_TEST(missing_input_path) {
   rc = run(&out, &err,
            "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
            "'%s/sample/corpus/dana.whitfield@harborpine.example'",
-           pm_test_penmark(), dir, cfg, data_dir());
+           pm_test_penmark(), dir, cfg, pm_test_data_dir());
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
   j = parse_json(out);
   ck_assert_double_eq(num(j, "mails_duplicate"), 40);
@@ -348,16 +333,17 @@ END_TEST
 
 START_TEST(paths_on_stdin) {
   char *dir = pm_test_tmpdir();
-  char *cfg = fmt("%s/small.json", dir);
+  char *cfg = pm_test_fmt("%s/small.json", dir);
   pm_test_write_file(cfg, SMALL_CONFIG, strlen(SMALL_CONFIG));
   char *out = NULL, *err = NULL;
   /* "-": one path a line on standard input (files and directories) */
-  int rc = run(&out, &err,
-               "{ find '%s/sample/corpus/dana.whitfield@harborpine.example' "
-               "-name '*.eml'; "
-               "echo '%s/sample/corpus/tomas.reyes@harborpine.example'; } | "
-               "'%s' train --tenant t2 --store '%s/s' --config '%s' --json -",
-               data_dir(), data_dir(), pm_test_penmark(), dir, cfg);
+  int rc =
+      run(&out, &err,
+          "{ find '%s/sample/corpus/dana.whitfield@harborpine.example' "
+          "-name '*.eml'; "
+          "echo '%s/sample/corpus/tomas.reyes@harborpine.example'; } | "
+          "'%s' train --tenant t2 --store '%s/s' --config '%s' --json -",
+          pm_test_data_dir(), pm_test_data_dir(), pm_test_penmark(), dir, cfg);
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
   cJSON *j = parse_json(out);
   ck_assert_double_eq(num(j, "mails_read"), 40 + 38);
@@ -539,23 +525,24 @@ static char *crash_mail(int k, int i) {
   snprintf(name, sizeof name, "Writer %02d", k);
   n += (size_t)snprintf(body + n, sizeof body - n, "\n\n");
   n += (size_t)snprintf(body + n, sizeof body - n, sign[(k / 2) % 8], name);
-  return fmt("From: Writer %02d <writer%02d@example.net>\n"
-             "To: desk@example.net\nSubject: note %d\n"
-             "Date: %02d %s 2025 %02d:%02d:00 +0000\n"
-             "Message-ID: <crash.%d.%d@example.net>\n\n%s\n",
-             k, k, i, 1 + i % 28,
-             (const char *[]){"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-                              "Aug", "Sep", "Oct", "Nov", "Dec"}[i % 12],
-             8 + i % 10, i % 60, k, i, body);
+  return pm_test_fmt("From: Writer %02d <writer%02d@example.net>\n"
+                     "To: desk@example.net\nSubject: note %d\n"
+                     "Date: %02d %s 2025 %02d:%02d:00 +0000\n"
+                     "Message-ID: <crash.%d.%d@example.net>\n\n%s\n",
+                     k, k, i, 1 + i % 28,
+                     (const char *[]){"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov",
+                                      "Dec"}[i % 12],
+                     8 + i % 10, i % 60, k, i, body);
 }
 
 static void write_crash_corpus(const char *in) {
   ck_assert_int_eq(mkdir(in, 0755), 0);
   for (int k = 0; k < CRASH_SENDERS; k++) {
-    char *d = fmt("%s/w%02d", in, k);
+    char *d = pm_test_fmt("%s/w%02d", in, k);
     ck_assert_int_eq(mkdir(d, 0755), 0);
     for (int i = 0; i < CRASH_PER_SENDER; i++) {
-      char *p = fmt("%s/%04d.eml", d, i);
+      char *p = pm_test_fmt("%s/%04d.eml", d, i);
       char *m = crash_mail(k, i);
       pm_test_write_file(p, m, strlen(m));
       free(m);
@@ -640,7 +627,7 @@ static bool check_whole(const char *store_dir, const pm_config *cfg,
   uint32_t d = pm_config_vector_dim(cfg);
   uint32_t dim = d + (uint32_t)pm_named_count();
 
-  char *path = fmt("%s/crash.db", store_dir);
+  char *path = pm_test_fmt("%s/crash.db", store_dir);
   sqlite3 *db = NULL;
   ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
                    SQLITE_OK);
@@ -730,7 +717,7 @@ static void probe_scores(const char *store_dir, const char *in,
   pm_scorer *sc = NULL;
   ck_assert_int_eq(pm_scorer_new(pm_profiles_config(p), &sc, &err), PM_OK);
   for (int k = 0; k < N_PROBES; k++) {
-    char *path = fmt("%s/w%02d/%04d.eml", in, k * 3, k * 7);
+    char *path = pm_test_fmt("%s/w%02d/%04d.eml", in, k * 3, k * 7);
     size_t len = 0;
     char *raw = NULL;
     FILE *f = fopen(path, "rb");
@@ -777,7 +764,8 @@ static cJSON *train_to_end(const char *store_dir, const char *cfg,
 
 START_TEST(killed_runs_resume) {
   char *dir = pm_test_tmpdir();
-  char *in = fmt("%s/in", dir), *cfgpath = fmt("%s/small.json", dir);
+  char *in = pm_test_fmt("%s/in", dir),
+       *cfgpath = pm_test_fmt("%s/small.json", dir);
   pm_test_write_file(cfgpath, SMALL_CONFIG, strlen(SMALL_CONFIG));
   pm_config *cfg = NULL;
   pm_error err;
@@ -786,7 +774,7 @@ START_TEST(killed_runs_resume) {
   const int64_t total = CRASH_SENDERS * CRASH_PER_SENDER;
 
   /* the reference: one clean run */
-  char *clean = fmt("%s/clean", dir);
+  char *clean = pm_test_fmt("%s/clean", dir);
   cJSON *j = train_to_end(clean, cfgpath, in);
   ck_assert_double_eq(num(j, "mails_trained"), (double)total);
   ck_assert_double_eq(num(j, "senders_ready"), CRASH_SENDERS);
@@ -802,7 +790,7 @@ START_TEST(killed_runs_resume) {
    * second time while the run resumes what the first left */
   static const double kill_at[][2] = {{0.3, 0}, {1.0, 0}, {2.0, 0}, {0.6, 0.6}};
   for (size_t t = 0; t < sizeof kill_at / sizeof kill_at[0]; t++) {
-    char *s = fmt("%s/killed%zu", dir, t);
+    char *s = pm_test_fmt("%s/killed%zu", dir, t);
     int64_t committed = 0;
     for (int k = 0; k < 2 && kill_at[t][k] > 0; k++) {
       pid_t pid = start_train(s, cfgpath, in);

@@ -108,8 +108,7 @@ START_TEST(config_refuses_bad_input) {
     pm_error err;
     pm_error_clear(&err);
     ck_assert_int_eq(
-        pm_config_parse(bad[i].json, strlen(bad[i].json), &c, &err),
-        PM_CONFIG);
+        pm_config_parse(bad[i].json, strlen(bad[i].json), &c, &err), PM_CONFIG);
     ck_assert_ptr_null(c);
     ck_assert_msg(strstr(err.msg, bad[i].needle) != NULL,
                   "message \"%s\" lacks \"%s\"", err.msg, bad[i].needle);
@@ -296,8 +295,7 @@ START_TEST(empty_and_junk_text) {
   ck_assert_str_eq(pm_language_name(pm_features_language(fv)), "other");
   const char junk[] = "\xff\xfe\x80 abc \xc3\x28 \xe3\x81 \x00 tail";
   pm_error err;
-  ck_assert_int_eq(pm_extract_text(ex, junk, sizeof junk - 1, fv, &err),
-                   PM_OK);
+  ck_assert_int_eq(pm_extract_text(ex, junk, sizeof junk - 1, fv, &err), PM_OK);
   ck_assert_uint_gt(pm_features_nnz(fv), 0);
   extract("\n\n\n   \n");
   extract("!!!???...---");

@@ -48,22 +48,6 @@
 
 /* ---- small helpers ---- */
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = NULL;
-  int n = vasprintf(&s, f, ap);
-  va_end(ap);
-  ck_assert_msg(n >= 0, "out of memory");
-  return s;
-}
-
-static const char *data_dir(void) {
-  const char *d = getenv("PM_DATA");
-  return d ? d : "data";
-}
-
 static bool exists(const char *path) {
   struct stat st;
   return lstat(path, &st) == 0;
@@ -154,16 +138,16 @@ typedef struct {
 
 static void corpus_load(corpus *c) {
   memset(c, 0, sizeof *c);
-  c->root = fmt("%s/sample/corpus", data_dir());
+  c->root = pm_test_fmt("%s/sample/corpus", pm_test_data_dir());
   list_dir(c->root, &c->senders);
   ck_assert_uint_eq(c->senders.n, 6);
   for (size_t s = 0; s < c->senders.n; s++) {
-    char *dir = fmt("%s/%s", c->root, c->senders.v[s]);
+    char *dir = pm_test_fmt("%s/%s", c->root, c->senders.v[s]);
     strlist names = {0};
     list_dir(dir, &names);
     ck_assert_uint_ge(names.n, 20);
     for (size_t i = 0; i < names.n; i++) {
-      char *p = fmt("%s/%s", dir, names.v[i]);
+      char *p = pm_test_fmt("%s/%s", dir, names.v[i]);
       struct stat st;
       ck_assert_int_eq(stat(p, &st), 0);
       c->bytes += (unsigned long long)st.st_size;
@@ -184,7 +168,7 @@ static void corpus_free(corpus *c) {
 
 /* The sample corpus's folders are named by their senders' addresses. */
 static char *address_of(const char *dir) {
-  return fmt("%s", dir);
+  return pm_test_fmt("%s", dir);
 }
 
 static pm_config *small_config(void) {
@@ -301,13 +285,13 @@ static void score_file(model *m, const char *path, const char *claimed,
 
 /* The inbound sample mails, sorted. */
 static void inbound_files(strlist *out) {
-  char *dir = fmt("%s/sample/inbound", data_dir());
+  char *dir = pm_test_fmt("%s/sample/inbound", pm_test_data_dir());
   strlist names = {0};
   list_dir(dir, &names);
   for (size_t i = 0; i < names.n; i++) {
     size_t n = strlen(names.v[i]);
     if (n > 4 && strcmp(names.v[i] + n - 4, ".eml") == 0)
-      sl_push(out, fmt("%s/%s", dir, names.v[i]));
+      sl_push(out, pm_test_fmt("%s/%s", dir, names.v[i]));
   }
   sl_free(&names);
   free(dir);
@@ -317,10 +301,10 @@ static void inbound_files(strlist *out) {
 /* A fictional mail. */
 static char *mail_text(const char *from, const char *msgid, const char *date,
                        const char *body) {
-  return fmt("From: %s\nTo: team@example.org\nSubject: note\nDate: %s\n"
-             "Message-ID: <%s>\nMIME-Version: 1.0\n"
-             "Content-Type: text/plain; charset=utf-8\n\n%s",
-             from, date, msgid, body);
+  return pm_test_fmt("From: %s\nTo: team@example.org\nSubject: note\nDate: %s\n"
+                     "Message-ID: <%s>\nMIME-Version: 1.0\n"
+                     "Content-Type: text/plain; charset=utf-8\n\n%s",
+                     from, date, msgid, body);
 }
 
 static void write_mail(const char *path, const char *from, const char *msgid,
@@ -350,14 +334,14 @@ static void sample_setup(void) {
   if (g_root)
     return;
   g_root = pm_test_tmpdir();
-  g_store = fmt("%s/store", g_root);
+  g_store = pm_test_fmt("%s/store", g_root);
   /* Under valgrind the default profile computation (a Cholesky
    * factorisation of about 4000 x 4000) takes tens of minutes: use the
    * small configuration there (it separates the sample senders as well). */
   pm_config *cfg = RUNNING_ON_VALGRIND ? small_config() : pm_config_default();
   pm_train_opts o;
   opts_for(&o, g_store, "demo", cfg);
-  char *in = fmt("%s/sample/corpus", data_dir());
+  char *in = pm_test_fmt("%s/sample/corpus", pm_test_data_dir());
   const char *inputs[] = {in};
   pm_error err;
   pm_error_clear(&err);
@@ -456,7 +440,8 @@ START_TEST(sample_accuracy) {
     /* the claimed sender is the From: address: <local> of the file name */
     const char *local = strchr(base, '-') + 1;
     const char *end = strrchr(base, '-');
-    char *addr = fmt("%.*s@harborpine.example", (int)(end - local), local);
+    char *addr =
+        pm_test_fmt("%.*s@harborpine.example", (int)(end - local), local);
     ck_assert_str_eq(r.sender, addr);
     free(addr);
     ck_assert_msg(r.probability >= 0.0 && r.probability <= 1.0,
@@ -502,8 +487,8 @@ START_TEST(sample_verdicts) {
   need_sample();
   model m;
   model_open(g_store, "demo", &m);
-  char *genuine =
-      fmt("%s/sample/inbound/genuine-dana.whitfield-2.eml", data_dir());
+  char *genuine = pm_test_fmt("%s/sample/inbound/genuine-dana.whitfield-2.eml",
+                              pm_test_data_dir());
   pm_score_result own, r;
   score_file(&m, genuine, NULL, &own);
   ck_assert_int_eq(own.verdict, PM_VERDICT_GENUINE);
@@ -631,10 +616,11 @@ START_TEST(sample_privacy) {
   /* what any trained store holds anyway (schema, configuration JSON, meta
    * keys, blob kinds) is not mail text: a store trained on two other
    * mails shows it */
-  char *empty_dir = fmt("%s/baseline", g_root);
-  char *mails = fmt("%s/baseline-mail", g_root);
+  char *empty_dir = pm_test_fmt("%s/baseline", g_root);
+  char *mails = pm_test_fmt("%s/baseline-mail", g_root);
   ck_assert_int_eq(mkdir(mails, 0755), 0);
-  char *m1 = fmt("%s/1.eml", mails), *m2 = fmt("%s/2.eml", mails);
+  char *m1 = pm_test_fmt("%s/1.eml", mails),
+       *m2 = pm_test_fmt("%s/2.eml", mails);
   write_mail(m1, "Ann Lee <ann.lee@example.org>", "b1@example.org",
              "Hi,\n\nThe printer is fixed.\n\nAnn\n");
   write_mail(m2, "Bo Ng <bo.ng@example.org>", "b2@example.org",
@@ -649,8 +635,8 @@ START_TEST(sample_privacy) {
   ck_assert_uint_eq(bsum.mails_trained, 2);
   pm_train_summary_free(&bsum);
   pm_error err;
-  char *empty_path = fmt("%s/demo.db", empty_dir);
-  char *empty_wal = fmt("%s/demo.db-wal", empty_dir);
+  char *empty_path = pm_test_fmt("%s/demo.db", empty_dir);
+  char *empty_wal = pm_test_fmt("%s/demo.db-wal", empty_dir);
   size_t elen, ewlen = 0;
   char *empty = slurp(empty_path, &elen);
   ck_assert_ptr_nonnull(empty);
@@ -698,7 +684,8 @@ START_TEST(sample_privacy) {
 
   /* the store's bytes: the file and its write-ahead log, each scanned once
    * for any of the words */
-  char *db = fmt("%s/demo.db", g_store), *wal = fmt("%s/demo.db-wal", g_store);
+  char *db = pm_test_fmt("%s/demo.db", g_store),
+       *wal = pm_test_fmt("%s/demo.db-wal", g_store);
   size_t dlen = 0, wlen = 0;
   char *dbytes = slurp(db, &dlen), *wbytes = slurp(wal, &wlen);
   ck_assert_ptr_nonnull(dbytes);
@@ -750,8 +737,8 @@ static void teardown(void) {
 
 START_TEST(idempotent) {
   pm_config *cfg = small_config();
-  char *store = fmt("%s/store", dir);
-  char *in = fmt("%s/sample/corpus", data_dir());
+  char *store = pm_test_fmt("%s/store", dir);
+  char *in = pm_test_fmt("%s/sample/corpus", pm_test_data_dir());
   const char *inputs[] = {in};
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
@@ -783,13 +770,14 @@ START_TEST(idempotent) {
   ck_assert_uint_eq(s2.senders_updated, 0);
 
   /* the same mail in other bytes (an added header): still a duplicate */
-  char *copy = fmt("%s/copy.eml", dir);
-  char *orig = fmt("%s/sample/corpus/tomas.reyes@harborpine.example/0003.eml",
-                   data_dir());
+  char *copy = pm_test_fmt("%s/copy.eml", dir);
+  char *orig =
+      pm_test_fmt("%s/sample/corpus/tomas.reyes@harborpine.example/0003.eml",
+                  pm_test_data_dir());
   size_t olen;
   char *obytes = slurp(orig, &olen);
   ck_assert_ptr_nonnull(obytes);
-  char *changed = fmt("X-Archived-By: mailstore 4.2\n%s", obytes);
+  char *changed = pm_test_fmt("X-Archived-By: mailstore 4.2\n%s", obytes);
   write_str(copy, changed);
   const char *copy_in[] = {copy};
   train_ok(&o, copy_in, 1, &s3);
@@ -875,7 +863,7 @@ START_TEST(incremental_equals_batch) {
   for (size_t i = 0; i < b.n; i++)
     sl_push(&ab, strdup(b.v[i]));
 
-  char *s1 = fmt("%s/one", dir), *s2 = fmt("%s/two", dir);
+  char *s1 = pm_test_fmt("%s/one", dir), *s2 = pm_test_fmt("%s/two", dir);
   pm_train_opts o1, o2;
   opts_for(&o1, s1, "acme", cfg);
   opts_for(&o2, s2, "acme", cfg);
@@ -954,9 +942,9 @@ START_TEST(threads_same_result) {
   pm_config *cfg = small_config();
   corpus c;
   corpus_load(&c);
-  char *in = fmt("%s/sample/corpus", data_dir());
+  char *in = pm_test_fmt("%s/sample/corpus", pm_test_data_dir());
   const char *inputs[] = {in};
-  char *s1 = fmt("%s/t1", dir), *s2 = fmt("%s/t2", dir);
+  char *s1 = pm_test_fmt("%s/t1", dir), *s2 = pm_test_fmt("%s/t2", dir);
   pm_train_opts o1, o2;
   opts_for(&o1, s1, "acme", cfg);
   opts_for(&o2, s2, "acme", cfg);
@@ -994,8 +982,8 @@ END_TEST
 
 START_TEST(min_mails_not_ready) {
   pm_config *cfg = small_config();
-  char *store = fmt("%s/store", dir);
-  char *in = fmt("%s/sample/corpus", data_dir());
+  char *store = pm_test_fmt("%s/store", dir);
+  char *in = pm_test_fmt("%s/sample/corpus", pm_test_data_dir());
   const char *inputs[] = {in};
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
@@ -1025,7 +1013,7 @@ START_TEST(min_mails_not_ready) {
    * (A run with no new mail keeps the published model, readiness
    * included, whatever its min_mails.) */
   o.min_mails = 20;
-  char *extra = fmt("%s/extra.eml", dir);
+  char *extra = pm_test_fmt("%s/extra.eml", dir);
   write_mail(extra, "Dana Whitfield <dana.whitfield@harborpine.example>",
              "extra.1@harborpine.example",
              "fine by me, book the bigger room\n-d\n");
@@ -1052,10 +1040,10 @@ END_TEST
 
 START_TEST(rejects_counted) {
   pm_config *cfg = small_config();
-  char *in = fmt("%s/in", dir);
+  char *in = pm_test_fmt("%s/in", dir);
   make_dir(in);
   char *p;
-  p = fmt("%s/empty.eml", in);
+  p = pm_test_fmt("%s/empty.eml", in);
   write_str(p, "");
   free(p);
   /* 1 KB of random bytes (a fixed seed) */
@@ -1065,23 +1053,23 @@ START_TEST(rejects_counted) {
     x = x * 1103515245u + 12345u;
     rnd[i] = (unsigned char)(x >> 16);
   }
-  p = fmt("%s/random.eml", in);
+  p = pm_test_fmt("%s/random.eml", in);
   pm_test_write_file(p, rnd, sizeof rnd);
   free(p);
-  p = fmt("%s/headers-only.eml", in);
+  p = pm_test_fmt("%s/headers-only.eml", in);
   write_str(p, "From: Ann Lee <ann.lee@example.org>\nTo: b@example.org\n"
                "Subject: (no body)\nMessage-ID: <h1@example.org>\n\n");
   free(p);
-  p = fmt("%s/no-from.eml", in);
+  p = pm_test_fmt("%s/no-from.eml", in);
   write_str(p, "To: b@example.org\nSubject: lost sender\n"
                "Message-ID: <nf1@example.org>\n\n"
                "Could you send the minutes of Tuesday's meeting?\n");
   free(p);
-  p = fmt("%s/good.eml", in);
+  p = pm_test_fmt("%s/good.eml", in);
   write_mail(p, "Ann Lee <ann.lee@example.org>", "g1@example.org",
              "Hi all,\n\nThe printer on floor two is fixed again.\n\nAnn\n");
   free(p);
-  char *store = fmt("%s/store", dir);
+  char *store = pm_test_fmt("%s/store", dir);
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
   const char *inputs[] = {in};
@@ -1109,9 +1097,9 @@ START_TEST(rejects_counted) {
 
   /* an over-size mail is too_big, not fatal */
   o.limits.max_bytes = 40;
-  char *good = fmt("%s/good.eml", in);
+  char *good = pm_test_fmt("%s/good.eml", in);
   const char *one[] = {good};
-  char *store2 = fmt("%s/store2", dir);
+  char *store2 = pm_test_fmt("%s/store2", dir);
   o.store_dir = store2;
   train_ok(&o, one, 1, &s);
   ck_assert_uint_eq(s.rejected[PM_REJECT_TOO_BIG], 1);
@@ -1127,22 +1115,23 @@ END_TEST
 
 START_TEST(label_by_dir) {
   pm_config *cfg = small_config();
-  char *in = fmt("%s/corpus", dir), *alice = fmt("%s/corpus/alice", dir);
+  char *in = pm_test_fmt("%s/corpus", dir),
+       *alice = pm_test_fmt("%s/corpus/alice", dir);
   make_dir(in);
   make_dir(alice);
-  char *p = fmt("%s/1.eml", alice);
+  char *p = pm_test_fmt("%s/1.eml", alice);
   write_str(p, "To: b@example.org\nSubject: lost sender\n"
                "Message-ID: <lb1@example.org>\n\n"
                "Could you send the minutes of Tuesday's meeting?\n");
   free(p);
-  p = fmt("%s/2.eml", alice);
+  p = pm_test_fmt("%s/2.eml", alice);
   write_mail(p, "Bob Stone <bob.stone@example.org>", "lb2@example.org",
              "Morning,\n\nthe van is booked for Friday.\n\n-- A\n");
   free(p);
-  p = fmt("%s/3.txt", alice);
+  p = pm_test_fmt("%s/3.txt", alice);
   write_str(p, "no headers at all, just a line of text from alice\n");
   free(p);
-  char *store = fmt("%s/store", dir);
+  char *store = pm_test_fmt("%s/store", dir);
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
   o.label_by_dir = true;
@@ -1166,17 +1155,18 @@ START_TEST(label_by_dir) {
   /* a path whose directory has no name ("." or "..") gives no label:
    * rejected, never trained as sender "." */
   for (int k = 4; k <= 5; k++) {
-    char *f = fmt("%s/%d.eml", alice, k), *id = fmt("lb%d@example.org", k);
+    char *f = pm_test_fmt("%s/%d.eml", alice, k),
+         *id = pm_test_fmt("lb%d@example.org", k);
     write_mail(f, "Bob Stone <bob.stone@example.org>", id,
                "Morning,\n\nthe van is booked again.\n\n-- A\n");
     free(id);
     free(f);
   }
-  char *dot = fmt("%s/./4.eml", alice);
-  char *sub = fmt("%s/sub", alice);
+  char *dot = pm_test_fmt("%s/./4.eml", alice);
+  char *sub = pm_test_fmt("%s/sub", alice);
   make_dir(sub);
   free(sub);
-  char *dotdot = fmt("%s/sub/../5.eml", alice);
+  char *dotdot = pm_test_fmt("%s/sub/../5.eml", alice);
   const char *dots[] = {dot, dotdot};
   train_ok(&o, dots, 2, &s);
   ck_assert_uint_eq(s.mails_read, 2);
@@ -1197,20 +1187,21 @@ static char *body_n(int n) {
   static const char *const topics[] = {"the budget review", "the van rota",
                                        "the new badge readers",
                                        "Friday's stock count"};
-  return fmt("Hello,\n\nA quick note %d about %s: it moves to %d o'clock.\n\n"
-             "Thanks,\nKim\n",
-             n, topics[n % 4], 9 + n % 8);
+  return pm_test_fmt(
+      "Hello,\n\nA quick note %d about %s: it moves to %d o'clock.\n\n"
+      "Thanks,\nKim\n",
+      n, topics[n % 4], 9 + n % 8);
 }
 
 START_TEST(input_kinds) {
   pm_config *cfg = small_config();
   const char *from = "Kim Park <kim.park@example.org>";
   /* a maildir: cur/ and new/ count, tmp/ does not */
-  char *md = fmt("%s/Maildir", dir);
+  char *md = pm_test_fmt("%s/Maildir", dir);
   make_dir(md);
   const char *sub[] = {"cur", "new", "tmp"};
   for (int k = 0; k < 3; k++) {
-    char *d = fmt("%s/%s", md, sub[k]);
+    char *d = pm_test_fmt("%s/%s", md, sub[k]);
     make_dir(d);
     free(d);
   }
@@ -1218,7 +1209,8 @@ START_TEST(input_kinds) {
       "cur/1709251200.M1P1.host:2,S", "cur/1709251300.M2P1.host:2,S",
       "new/1709251400.M3P1.host", "tmp/1709251500.M4P1.host"};
   for (int k = 0; k < 4; k++) {
-    char *p = fmt("%s/%s", md, mfiles[k]), *id = fmt("md%d@example.org", k);
+    char *p = pm_test_fmt("%s/%s", md, mfiles[k]),
+         *id = pm_test_fmt("md%d@example.org", k);
     char *b = body_n(k);
     write_mail(p, from, id, b);
     free(b);
@@ -1227,7 +1219,7 @@ START_TEST(input_kinds) {
   }
   /* an mbox of three messages; the second has a body line ">From " that
    * mboxrd escaping added */
-  char *mbox = fmt("%s/sent.mbox", dir);
+  char *mbox = pm_test_fmt("%s/sent.mbox", dir);
   char *m1 = body_n(10), *m3 = body_n(12);
   char *second = mail_text(
       from, "mb2@example.org", "Mon, 02 Mar 2026 10:00:00 +0000",
@@ -1236,36 +1228,38 @@ START_TEST(input_kinds) {
       mail_text(from, "mb1@example.org", "Mon, 02 Mar 2026 09:00:00 +0000", m1);
   char *third =
       mail_text(from, "mb3@example.org", "Mon, 02 Mar 2026 11:00:00 +0000", m3);
-  char *mtext = fmt("From kim.park@example.org Mon Mar  2 09:00:00 2026\n%s\n"
-                    "From kim.park@example.org Mon Mar  2 10:00:00 2026\n%s\n"
-                    "From kim.park@example.org Mon Mar  2 11:00:00 2026\n%s\n",
-                    first, second, third);
+  char *mtext =
+      pm_test_fmt("From kim.park@example.org Mon Mar  2 09:00:00 2026\n%s\n"
+                  "From kim.park@example.org Mon Mar  2 10:00:00 2026\n%s\n"
+                  "From kim.park@example.org Mon Mar  2 11:00:00 2026\n%s\n",
+                  first, second, third);
   write_str(mbox, mtext);
   /* a tree: .eml and .txt files count, anything else is not mail */
-  char *tree = fmt("%s/tree", dir), *deep = fmt("%s/tree/2026/march", dir);
+  char *tree = pm_test_fmt("%s/tree", dir),
+       *deep = pm_test_fmt("%s/tree/2026/march", dir);
   make_dir(tree);
-  char *t2026 = fmt("%s/tree/2026", dir);
+  char *t2026 = pm_test_fmt("%s/tree/2026", dir);
   make_dir(t2026);
   make_dir(deep);
-  char *p = fmt("%s/a.eml", tree), *b = body_n(20);
+  char *p = pm_test_fmt("%s/a.eml", tree), *b = body_n(20);
   write_mail(p, from, "tr1@example.org", b);
   free(p);
   free(b);
-  p = fmt("%s/b.txt", deep);
+  p = pm_test_fmt("%s/b.txt", deep);
   b = body_n(21);
   write_mail(p, from, "tr2@example.org", b);
   free(p);
   free(b);
-  p = fmt("%s/notes.pdf", deep);
+  p = pm_test_fmt("%s/notes.pdf", deep);
   b = body_n(22);
   write_mail(p, from, "tr3@example.org", b);
   free(p);
   free(b);
-  p = fmt("%s/README", t2026);
+  p = pm_test_fmt("%s/README", t2026);
   write_str(p, "From: kim.park@example.org\n\nnot a mail by its name\n");
   free(p);
 
-  char *store = fmt("%s/store", dir);
+  char *store = pm_test_fmt("%s/store", dir);
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
   const char *inputs[] = {md, mbox, tree};
@@ -1279,7 +1273,7 @@ START_TEST(input_kinds) {
 
   /* the second mbox message, unescaped, as its own file: the same mail,
    * so a duplicate (escaped, its own text would differ) */
-  char *dup = fmt("%s/dup.eml", dir);
+  char *dup = pm_test_fmt("%s/dup.eml", dir);
   char *unesc = mail_text(
       from, "mb2@example.org", "Mon, 02 Mar 2026 10:00:00 +0000",
       "Hello,\n\nFrom now on the invoices go out on Fridays.\n\nKim\n");
@@ -1292,7 +1286,7 @@ START_TEST(input_kinds) {
   pm_train_summary_free(&s);
 
   /* a file given by name is read whatever its name */
-  char *pdf = fmt("%s/notes.pdf", deep);
+  char *pdf = pm_test_fmt("%s/notes.pdf", deep);
   const char *pdf_in[] = {pdf};
   train_ok(&o, pdf_in, 1, &s);
   ck_assert_uint_eq(s.mails_read, 1);
@@ -1328,9 +1322,9 @@ END_TEST
 
 START_TEST(bad_tenant_refused) {
   pm_config *cfg = small_config();
-  char *store = fmt("%s/store", dir);
-  char *in =
-      fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
+  char *store = pm_test_fmt("%s/store", dir);
+  char *in = pm_test_fmt("%s/sample/corpus/dana.whitfield@harborpine.example",
+                         pm_test_data_dir());
   const char *inputs[] = {in};
   const char *bad[] = {"../x", "Acme", "", ".hidden", "a/b", "acme\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1350,7 +1344,7 @@ START_TEST(bad_tenant_refused) {
     ck_assert_msg(!exists(store), "tenant \"%s\": the store dir was created",
                   bad[i]);
   }
-  char *escaped = fmt("%s/x.db", dir);
+  char *escaped = pm_test_fmt("%s/x.db", dir);
   ck_assert(!exists(escaped));
   free(escaped);
   /* an existing store dir stays empty */
@@ -1375,9 +1369,9 @@ START_TEST(other_config_refused) {
   pm_error err;
   ck_assert_int_eq(
       pm_config_parse(OTHER_CONFIG, strlen(OTHER_CONFIG), &other, &err), PM_OK);
-  char *store = fmt("%s/store", dir);
-  char *in =
-      fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
+  char *store = pm_test_fmt("%s/store", dir);
+  char *in = pm_test_fmt("%s/sample/corpus/dana.whitfield@harborpine.example",
+                         pm_test_data_dir());
   const char *inputs[] = {in};
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
@@ -1385,7 +1379,7 @@ START_TEST(other_config_refused) {
   train_ok(&o, inputs, 1, &s);
   ck_assert_uint_eq(s.mails_trained, 40);
   pm_train_summary_free(&s);
-  char *db = fmt("%s/acme.db", store);
+  char *db = pm_test_fmt("%s/acme.db", store);
   size_t len1;
   char *before = slurp(db, &len1);
 
@@ -1427,15 +1421,15 @@ END_TEST
 
 START_TEST(not_a_store_left_alone) {
   pm_config *cfg = small_config();
-  char *store = fmt("%s/store", dir);
+  char *store = pm_test_fmt("%s/store", dir);
   make_dir(store);
-  char *db = fmt("%s/acme.db", store);
+  char *db = pm_test_fmt("%s/acme.db", store);
   static const char junk[] =
       "This is somebody's notes file that happens to be called acme.db.\n"
       "It must never be overwritten or turned into a database.\n";
   write_str(db, junk);
-  char *in =
-      fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
+  char *in = pm_test_fmt("%s/sample/corpus/dana.whitfield@harborpine.example",
+                         pm_test_data_dir());
   const char *inputs[] = {in};
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
@@ -1483,10 +1477,10 @@ END_TEST
 
 START_TEST(missing_input_counted) {
   pm_config *cfg = small_config();
-  char *store = fmt("%s/store", dir);
-  char *in =
-      fmt("%s/sample/corpus/dana.whitfield@harborpine.example", data_dir());
-  char *missing = fmt("%s/no-such-dir", dir);
+  char *store = pm_test_fmt("%s/store", dir);
+  char *in = pm_test_fmt("%s/sample/corpus/dana.whitfield@harborpine.example",
+                         pm_test_data_dir());
+  char *missing = pm_test_fmt("%s/no-such-dir", dir);
   const char *inputs[] = {missing, in};
   pm_train_opts o;
   opts_for(&o, store, "acme", cfg);
