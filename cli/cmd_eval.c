@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/tmp_guard.h"
 #include "penmark/eval.h"
 
 static void usage(FILE *out) {
@@ -289,14 +290,21 @@ int pm_cmd_eval(int argc, char **argv) {
   pm_eval_curve_point *curve = NULL;
   pm_eval_ablation_row *abl = NULL;
   size_t n_curve = 0, n_abl = 0;
+  pm_cli_tmp_guard *guard = NULL;
   bool tty = isatty(STDERR_FILENO);
   rc = PM_EXIT_FAIL;
   if (pm_eval_corpus_open(a.corpus, &c, &err) != PM_OK) {
     pm_cli_err("eval: %s", pm_error_message(&err));
     goto out;
   }
+  /* The temporary stores go inside a directory that an interruption
+   * removes too. */
+  guard = pm_cli_tmp_guard_new("eval");
+  if (!guard)
+    goto out;
   pm_eval_opts o;
   pm_eval_opts_default(&o);
+  o.tmp_dir = pm_cli_tmp_guard_dir(guard);
   o.cfg = cfg;
   o.threads = (unsigned)a.threads;
   if (tty)
@@ -339,6 +347,7 @@ int pm_cmd_eval(int argc, char **argv) {
   pm_eval_report rep = {c, r, &all, &shrt, curve, n_curve, abl, n_abl};
   rc = outputs(&a, c, r, &rep);
 out:
+  pm_cli_tmp_guard_free(guard);
   free(curve);
   free(abl);
   pm_eval_run_free(r);
