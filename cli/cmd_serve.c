@@ -15,6 +15,7 @@ static void usage(FILE *out) {
       "                     [--threads N] [--max-bytes N] "
       "[--socket-mode MODE]\n"
       "                     [--max-connections N] [--timeout SECONDS]\n"
+      "                     [--max-buffered-bytes N]\n"
       "\n"
       "Scores inbound mail for mail servers: HTTP/1.1 on a unix socket.\n"
       "\n"
@@ -37,6 +38,9 @@ static void usage(FILE *out) {
       "  --socket-mode MODE   octal permissions of the socket (default "
       "%04o)\n"
       "  --max-connections N  open connections at once (default %u)\n"
+      "  --max-buffered-bytes N  request bodies held in memory at once, all\n"
+      "                       connections together (default %zu); a request\n"
+      "                       that would go over gets 503\n"
       "  --timeout SECONDS    a connection idle or stalled this long is\n"
       "                       closed (default %u)\n"
       "\n"
@@ -45,7 +49,7 @@ static void usage(FILE *out) {
       "and reloads every tenant. Logs go to standard error.\n",
       sysconf(_SC_NPROCESSORS_ONLN), (size_t)PM_SERVE_MAX_BYTES_DEFAULT,
       PM_SERVE_SOCKET_MODE_DEFAULT, PM_SERVE_MAX_CONNECTIONS_DEFAULT,
-      PM_SERVE_TIMEOUT_DEFAULT);
+      (size_t)PM_SERVE_MAX_BUFFERED_DEFAULT, PM_SERVE_TIMEOUT_DEFAULT);
 }
 
 /* An octal mode such as 0660 or 660. */
@@ -72,6 +76,7 @@ int pm_cmd_serve(int argc, char **argv) {
       {"max-bytes", required_argument, 0, 'b'},
       {"socket-mode", required_argument, 0, 'm'},
       {"max-connections", required_argument, 0, 'n'},
+      {"max-buffered-bytes", required_argument, 0, 'M'},
       {"timeout", required_argument, 0, 'T'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
@@ -80,7 +85,8 @@ int pm_cmd_serve(int argc, char **argv) {
   long v;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "s:d:c:t:b:m:n:T:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "s:d:c:t:b:m:n:M:T:h", opts, NULL)) !=
+         -1) {
     switch (c) {
     case 's':
       o.socket_path = optarg;
@@ -109,6 +115,11 @@ int pm_cmd_serve(int argc, char **argv) {
       if (!pm_cli_parse_count("--max-connections", optarg, 1, 1000000, &v))
         return PM_EXIT_USAGE;
       o.max_connections = (unsigned)v;
+      break;
+    case 'M':
+      if (!pm_cli_parse_count("--max-buffered-bytes", optarg, 1, 1L << 40, &v))
+        return PM_EXIT_USAGE;
+      o.max_buffered = (size_t)v;
       break;
     case 'T':
       if (!pm_cli_parse_count("--timeout", optarg, 1, 86400, &v))

@@ -28,6 +28,7 @@
 void pm_serve_opts_default(pm_serve_opts *o) {
   memset(o, 0, sizeof *o);
   o->max_bytes = PM_SERVE_MAX_BYTES_DEFAULT;
+  o->max_buffered = PM_SERVE_MAX_BUFFERED_DEFAULT;
   o->socket_mode = PM_SERVE_SOCKET_MODE_DEFAULT;
   o->max_connections = PM_SERVE_MAX_CONNECTIONS_DEFAULT;
   o->timeout_s = PM_SERVE_TIMEOUT_DEFAULT;
@@ -100,6 +101,12 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
   s->log.ctx = opts->log_ctx;
   if (!s->opts.max_bytes)
     s->opts.max_bytes = PM_SERVE_MAX_BYTES_DEFAULT;
+  if (!s->opts.max_buffered)
+    s->opts.max_buffered = PM_SERVE_MAX_BUFFERED_DEFAULT;
+  /* one mail of the largest size must always fit */
+  if (s->opts.max_buffered < s->opts.max_bytes)
+    s->opts.max_buffered = s->opts.max_bytes;
+
   s->threads = opts->threads ? opts->threads : cores();
   pm__metrics_init(&s->metrics);
   s->start_ms = pm__mono_us() / 1000;
@@ -163,11 +170,11 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
   s->listen_fd = -1; /* libmicrohttpd's now, handed back by quiesce */
   pm__log_printf(&s->log, PM_LOG_INFO,
                  "penmark %s serving on %s (mode %04o): %u workers, max %u "
-                 "connections, body limit %zu bytes, timeout %u s, store %s, "
-                 "configuration %s",
+                 "connections, body limit %zu bytes (%zu in all), timeout %u "
+                 "s, store %s, configuration %s",
                  PM_VERSION, s->socket_path, s->opts.socket_mode, s->threads,
-                 s->opts.max_connections, s->opts.max_bytes, s->opts.timeout_s,
-                 s->store_dir,
+                 s->opts.max_connections, s->opts.max_bytes,
+                 s->opts.max_buffered, s->opts.timeout_s, s->store_dir,
                  s->config_path ? s->config_path : "(each store's own)");
   *out = s;
   return PM_OK;

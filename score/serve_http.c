@@ -29,6 +29,7 @@ typedef struct {
   const char *allow;
   char *error_msg;
   bool too_big; /* body went over max_bytes: discarded from then on */
+  size_t held;  /* this request's share of metrics.body_bytes */
   uint64_t discarded;
   pm__buf body;
   pm__snap *snap; /* the tenant's profiles, held from headers to answer */
@@ -163,6 +164,37 @@ static enum MHD_Result defer_error(req *r, int status, const char *msg,
   return r->error_msg ? MHD_YES : MHD_NO;
 }
 
+/* Takes n more bytes of the daemon's budget for request bodies; false
+ * (nothing taken) when that would go over --max-buffered-bytes. */
+static bool budget_take(pm_serve *s, req *r, size_t n) {
+  size_t cur = atomic_load(&s->metrics.body_bytes);
+  do {
+    if (n > s->opts.max_buffered || cur > s->opts.max_buffered - n)
+      return false;
+  } while (
+      !atomic_compare_exchange_weak(&s->metrics.body_bytes, &cur, cur + n));
+  r->held += n;
+  return true;
+}
+
+static void budget_release(pm_serve *s, req *r) {
+  atomic_fetch_sub(&s->metrics.body_bytes, r->held);
+  r->held = 0;
+}
+
+/* The budget is spent: the body is read and dropped, then 503 (a mail
+ * server retries later). */
+static enum MHD_Result over_budget(pm_serve *s, req *r) {
+  char msg[200];
+  snprintf(msg, sizeof msg,
+           "busy: request bodies in memory are at the limit of %zu bytes "
+           "(--max-buffered-bytes); retry later",
+           s->opts.max_buffered);
+  pm__buf_free(&r->body);
+  budget_release(s, r);
+  return defer_error(r, 503, msg, NULL);
+}
+
 /* The headers of POST /v1/score are in: check everything that can be
  * checked before the body is read. A body over the limit is refused at
  * once, without reading it (and the connection closed); other errors are
@@ -194,6 +226,8 @@ static enum MHD_Result score_begin(pm_serve *s, struct MHD_Connection *c,
   if ((status = pm__tenants_acquire(s->tenants, r->tenant, &r->snap, msg,
                                     sizeof msg)))
     return defer_error(r, status, msg, NULL);
+  if (cl && !budget_take(s, r, (size_t)len))
+    return over_budget(s, r);
   if (cl && !pm__buf_reserve(&r->body, (size_t)len))
     return defer_error(r, 500, "out of memory", NULL);
   return MHD_YES;
@@ -209,11 +243,16 @@ static enum MHD_Result score_body(pm_serve *s, req *r, const char *data,
     if (!r->too_big) {
       r->discarded = r->body.len;
       pm__buf_free(&r->body);
+      budget_release(s, r);
       r->too_big = true;
     }
     r->discarded += n;
     return r->discarded > 2 * (uint64_t)s->opts.max_bytes ? MHD_NO : MHD_YES;
   }
+  /* a body without Content-Length takes its budget as it comes */
+  if (r->body.len + n > r->held &&
+      !budget_take(s, r, r->body.len + n - r->held))
+    return over_budget(s, r);
   if (!pm__buf_append(&r->body, data, n)) {
     pm__buf_free(&r->body);
     r->too_big = true; /* answered 413: more than this server can hold */
@@ -340,6 +379,7 @@ void pm__serve_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_add(&s->metrics.aborted, 1);
   pm__snap_release(r->snap);
   pm__buf_free(&r->body);
+  budget_release(s, r);
   free(r->sender);
   free(r->error_msg);
   free(r);

@@ -25,6 +25,7 @@ void pm__metrics_init(pm__metrics *m) {
   atomic_init(&m->reloads_failed, 0);
   atomic_init(&m->tenants_loaded, 0);
   atomic_init(&m->in_flight, 0);
+  atomic_init(&m->body_bytes, 0);
   atomic_init(&m->connections, 0);
 }
 
@@ -72,6 +73,7 @@ void pm__metrics_snapshot(pm__metrics *m, pm__metrics_view *v) {
   v->reloads_failed = atomic_load(&m->reloads_failed);
   v->tenants_loaded = atomic_load(&m->tenants_loaded);
   v->in_flight = atomic_load(&m->in_flight);
+  v->body_bytes = atomic_load(&m->body_bytes);
   v->connections = atomic_load(&m->connections);
 }
 
@@ -164,6 +166,10 @@ bool pm__metrics_render(const pm__metrics_view *v, pm__buf *out) {
   P("# TYPE penmark_connections gauge\n");
   P("# HELP penmark_connections Open client connections.\n");
   P("penmark_connections %lld\n", (long long)v->connections);
+  P("# TYPE penmark_request_body_bytes gauge\n");
+  P("# HELP penmark_request_body_bytes Bytes of request bodies held in "
+    "memory.\n");
+  P("penmark_request_body_bytes %llu\n", (unsigned long long)v->body_bytes);
   P("# EOF\n");
 #undef P
   if (!ok) {

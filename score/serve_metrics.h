@@ -39,6 +39,9 @@ typedef struct {
   _Atomic int64_t tenants_loaded;
   _Atomic int64_t in_flight;
   _Atomic int64_t connections;
+  /* bytes of request bodies held by all requests: a gauge, and the budget
+   * that --max-buffered-bytes caps (serve_http.c) */
+  atomic_size_t body_bytes;
 } pm__metrics;
 
 /* A plain copy, what rendering reads. */
@@ -50,6 +53,7 @@ typedef struct {
   uint64_t latency_sum_us;
   uint64_t reloads_ok, reloads_failed;
   int64_t tenants_loaded, in_flight, connections;
+  uint64_t body_bytes;
   const char *version;
 } pm__metrics_view;
 

@@ -48,6 +48,8 @@ void pm_serve_log_stderr(pm_log_level level, const char *msg, void *ctx);
 /* Defaults, as stated in `penmark serve --help` and docs/daemon.md. */
 #define PM_SERVE_MAX_BYTES_DEFAULT ((size_t)25 * 1000 * 1000)
 #define PM_SERVE_MAX_CONNECTIONS_DEFAULT 1024u
+/* All request bodies held in memory at once (never less than max_bytes). */
+#define PM_SERVE_MAX_BUFFERED_DEFAULT ((size_t)256 * 1024 * 1024)
 #define PM_SERVE_TIMEOUT_DEFAULT 30u /* seconds */
 #define PM_SERVE_SOCKET_MODE_DEFAULT 0660u
 /* How often a loaded store is looked at for changes. */
@@ -60,6 +62,9 @@ typedef struct {
                                store's own configuration */
   unsigned threads;         /* workers; 0 = the number of cores */
   size_t max_bytes;         /* largest request body; 0 = default */
+  size_t max_buffered;      /* all request bodies held at once; a request
+                               that would go over gets 503; 0 = default,
+                               raised to max_bytes when below */
   unsigned socket_mode;     /* permissions of the socket file */
   unsigned max_connections; /* open connections at once */
   unsigned timeout_s;       /* a connection idle (or a request stalled) this

@@ -30,6 +30,10 @@
 #define LOAD_REQUESTS 20000
 #define LOAD_CLIENTS 16
 #define MAX_BYTES 2000000
+/* all bodies at once in the main daemon: one largest body and a half */
+#define MAX_BUFFERED 3000000
+#define PM_STR_(x) #x
+#define PM_STR(x) PM_STR_(x)
 
 /* ---- small helpers ---- */
 
@@ -339,7 +343,8 @@ static void suite_teardown(void) {
 static void main_setup(void) {
   suite_setup();
   char *sock = pm_test_fmt("%s/main.sock", root);
-  daemon_start(&main_d, sock, store, "--threads 4");
+  daemon_start(&main_d, sock, store,
+               "--threads 4 --max-buffered-bytes " PM_STR(MAX_BUFFERED));
   free(sock);
 }
 
@@ -716,6 +721,75 @@ START_TEST(oversize_body_413) {
   pm__buf_free(&req);
   free(body);
   free(t);
+  still_serving();
+}
+END_TEST
+
+/* The gauge of request-body bytes held, from /metrics. */
+static long long body_bytes(void) {
+  pm__http_response r;
+  ck_assert_int_eq(http_once(main_d.sock, "GET", "/metrics", NULL, 0, &r), 200);
+  const char *g = strstr(r.body, "\npenmark_request_body_bytes ");
+  ck_assert_ptr_nonnull(g);
+  long long v = strtoll(g + strlen("\npenmark_request_body_bytes "), NULL, 10);
+  pm__http_response_free(&r);
+  return v;
+}
+
+/* Waits up to 10 s for the gauge to satisfy want (>= at_least, or == 0). */
+static long long body_bytes_wait(long long at_least, bool zero) {
+  long long v = -1;
+  for (int i = 0; i < 200; i++) {
+    v = body_bytes();
+    if (zero ? v == 0 : v >= at_least)
+      break;
+    usleep(50000);
+  }
+  return v;
+}
+
+/* Slow uploads cannot make the daemon hold more than --max-buffered-bytes
+ * of bodies: past it, 503 (the body read and dropped), and the budget
+ * comes back when the holder goes. */
+START_TEST(body_budget_503) {
+  /* A: announces a largest body, sends a little of it and stalls. */
+  char *head = pm_test_fmt("POST /v1/score?tenant=demo HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Length: %d\r\n\r\n",
+                           MAX_BYTES);
+  int a = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_ge(a, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", main_d.sock);
+  ck_assert_int_eq(connect(a, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(send(a, head, strlen(head), MSG_NOSIGNAL),
+                   (ssize_t)strlen(head));
+  ck_assert_int_eq(send(a, mails[0].bytes, 100, MSG_NOSIGNAL), 100);
+  ck_assert_int_ge(body_bytes_wait(MAX_BYTES, false), MAX_BYTES);
+
+  /* B: as big again as what is left: refused with a JSON error. */
+  size_t big = MAX_BUFFERED - MAX_BYTES + 1000;
+  char *body = malloc(big);
+  memcpy(body, mails[0].bytes, mails[0].len);
+  memset(body + mails[0].len, '\n', big - mails[0].len);
+  char *t = score_target("demo");
+  pm__http_response r;
+  ck_assert_int_eq(http_once(main_d.sock, "POST", t, body, big, &r), 503);
+  ck_assert_msg(strstr(r.body, "busy") != NULL, "%s", r.body);
+  pm__http_response_free(&r);
+  /* a mail that fits is still scored */
+  ck_assert_int_eq(
+      http_once(main_d.sock, "POST", t, mails[0].bytes, mails[0].len, &r), 200);
+  pm__http_response_free(&r);
+
+  /* A goes away: its share comes back, and B is taken. */
+  close(a);
+  ck_assert_int_eq(body_bytes_wait(0, true), 0);
+  ck_assert_int_eq(http_once(main_d.sock, "POST", t, body, big, &r), 200);
+  pm__http_response_free(&r);
+  ck_assert_int_eq(body_bytes_wait(0, true), 0);
+  free(t);
+  free(body);
+  free(head);
   still_serving();
 }
 END_TEST
@@ -1251,6 +1325,7 @@ static Suite *serve_suite(void) {
   tcase_add_test(c, truncated_body);
   tcase_add_test(c, oversize_body_413);
   tcase_add_test(c, request_errors);
+  tcase_add_test(c, body_budget_503);
   tcase_add_test(c, random_megabyte_is_not_a_crash);
   tcase_add_test(c, sighup_reloads_and_keeps_serving);
   suite_add_tcase(s, c);
