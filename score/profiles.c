@@ -96,6 +96,9 @@ pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
   for (uint32_t i = 0; i < p->m.n_senders; i++)
     if (p->m.senders[i].row >= 0)
       p->by_row[p->m.senders[i].row] = &p->m.senders[i];
+  rc = pm__reasons_prepare(p, err);
+  if (rc != PM_OK)
+    goto fail;
   p->memory = sizeof *p + p->m.n_senders * (sizeof(pm__model_sender) + 32) +
               R * (2 * (size_t)p->m.d + 2 * (size_t)p->m.n_named) * 4;
   *out = p;
@@ -110,6 +113,7 @@ void pm_profiles_free(pm_profiles *p) {
     return;
   pm__model_free(&p->m);
   free(p->by_row);
+  pm__reasons_release(p);
   pm_config_free(p->cfg);
   free(p);
 }

@@ -7,22 +7,81 @@
  * most are the reasons, phrased from the raw named values. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "score/profiles_internal.h"
 
 typedef struct {
-  double pull;    /* negative: towards "not this sender" */
-  long feature;   /* named index, or -1 - family for a hashed family */
-  int group;      /* 0 none, 1 greeting, 2 sign-off */
+  double pull;  /* negative: towards "not this sender" */
+  long feature; /* named index, or -1 - family for a hashed family */
+  int group;    /* 0 none, 1 greeting, 2 sign-off */
 } candidate;
 
 static int group_of(const char *name) {
   if (!strncmp(name, "greeting:", 9))
-    return 1;
+    return PM_GROUP_GREETING;
   if (!strncmp(name, "signoff:", 8))
-    return 2;
-  return 0;
+    return PM_GROUP_SIGNOFF;
+  return PM_GROUP_NONE;
+}
+
+/* The sender's most used form of a group: the first form with the highest
+ * mean, unless "none" is used more still. Depends on the profile only. */
+static long habit_of(const pm__group *g, const float *mu) {
+  long habit = -1;
+  for (size_t k = 0; k < g->n_forms; k++) {
+    uint32_t j = g->forms[k];
+    if (habit < 0 || mu[j] > mu[habit])
+      habit = (long)j;
+  }
+  if (g->none >= 0 && (habit < 0 || mu[g->none] > mu[habit]))
+    habit = g->none;
+  return habit;
+}
+
+static pm_status prepare_group(pm_profiles *p, int group) {
+  const pm__model *m = &p->m;
+  pm__group *g = &p->groups[group];
+  const char *prefix = group == PM_GROUP_GREETING ? "greeting:" : "signoff:";
+  size_t plen = strlen(prefix);
+  g->forms = malloc((m->n_named ? m->n_named : 1) * sizeof *g->forms);
+  g->habit = malloc((m->n_ready ? m->n_ready : 1) * sizeof *g->habit);
+  if (!g->forms || !g->habit)
+    return PM_NOMEM;
+  g->none = -1;
+  for (uint32_t j = 0; j < m->n_named; j++) {
+    if (p->named_group[j] != group)
+      continue;
+    if (!strcmp(pm_named_name(j) + plen, "none"))
+      g->none = (long)j;
+    else
+      g->forms[g->n_forms++] = j;
+  }
+  for (uint32_t row = 0; row < m->n_ready; row++)
+    g->habit[row] = habit_of(g, m->named_mean + (size_t)row * m->n_named);
+  return PM_OK;
+}
+
+pm_status pm__reasons_prepare(pm_profiles *p, pm_error *err) {
+  const pm__model *m = &p->m;
+  p->named_group = calloc(m->n_named ? m->n_named : 1, 1);
+  if (!p->named_group)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  for (uint32_t j = 0; j < m->n_named; j++)
+    p->named_group[j] = (uint8_t)group_of(pm_named_name(j));
+  if (prepare_group(p, PM_GROUP_GREETING) != PM_OK ||
+      prepare_group(p, PM_GROUP_SIGNOFF) != PM_OK)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  return PM_OK;
+}
+
+void pm__reasons_release(pm_profiles *p) {
+  free(p->named_group);
+  for (int g = 0; g < PM_GROUP__COUNT; g++) {
+    free(p->groups[g].forms);
+    free(p->groups[g].habit);
+  }
 }
 
 /* The quoted form inside a label ('greeting "Hi"' gives Hi), or the label. */
@@ -41,30 +100,20 @@ static void group_reason(const pm_profiles *p, const pm__model_sender *s,
                          int group, const float *named, pm_reason *out) {
   const pm__model *m = &p->m;
   const float *mu = m->named_mean + (size_t)s->row * m->n_named;
-  const char *prefix = group == 1 ? "greeting:" : "signoff:";
-  size_t plen = strlen(prefix);
-  long seen = -1, habit = -1;
-  for (size_t j = 0; j < m->n_named; j++) {
-    const char *nm = pm_named_name(j);
-    if (strncmp(nm, prefix, plen) || !strcmp(nm + plen, "none"))
-      continue;
-    if (named[j] > 0.5f && seen < 0)
-      seen = (long)j;
-    if (habit < 0 || mu[j] > mu[habit])
-      habit = (long)j;
-  }
-  long none = pm_named_find(group == 1 ? "greeting:none" : "signoff:none");
-  if (none >= 0 && (habit < 0 || mu[none] > mu[habit]))
-    habit = none;
+  const pm__group *g = &p->groups[group];
+  long seen = -1, habit = g->habit[s->row], none = g->none;
+  for (size_t k = 0; k < g->n_forms && seen < 0; k++)
+    if (named[g->forms[k]] > 0.5f)
+      seen = (long)g->forms[k];
   char used[96], usual[96];
-  const char *what = group == 1 ? "greeting" : "sign-off";
+  const char *what = group == PM_GROUP_GREETING ? "greeting" : "sign-off";
   if (seen >= 0)
     form_of(pm_named_label((size_t)seen), used, sizeof used);
   if (habit >= 0 && habit != none)
     form_of(pm_named_label((size_t)habit), usual, sizeof usual);
   double share = habit >= 0 ? 100.0 * mu[habit] : 0.0;
   snprintf(out->feature, sizeof out->feature, "%s",
-           group == 1 ? "greeting" : "signoff");
+           group == PM_GROUP_GREETING ? "greeting" : "signoff");
   if (habit == none)
     snprintf(out->text, sizeof out->text,
              "%s %s — this sender uses no %s in %.0f%% of %llu mails", what,
@@ -72,12 +121,12 @@ static void group_reason(const pm_profiles *p, const pm__model_sender *s,
              (unsigned long long)s->mails);
   else if (seen < 0)
     snprintf(out->text, sizeof out->text,
-             "no %s — this sender uses %s in %.0f%% of %llu mails", what,
-             usual, share, (unsigned long long)s->mails);
+             "no %s — this sender uses %s in %.0f%% of %llu mails", what, usual,
+             share, (unsigned long long)s->mails);
   else
     snprintf(out->text, sizeof out->text,
-             "%s %s — this sender uses %s in %.0f%% of %llu mails", what,
-             used, usual, share, (unsigned long long)s->mails);
+             "%s %s — this sender uses %s in %.0f%% of %llu mails", what, used,
+             usual, share, (unsigned long long)s->mails);
   out->observed = habit >= 0 ? named[habit] : 0.0;
   out->typical = habit >= 0 ? mu[habit] : 0.0;
 }
@@ -115,6 +164,58 @@ static void family_reason(pm_hashed_family f, pm_reason *out) {
   out->observed = out->typical = 0.0;
 }
 
+/* w[j] times the mail's distance from the sender's mean at j: feature j's
+ * part in the sender's score, less its part at the sender's mean. */
+static inline double term(const float *w, const float *x, const float *mean,
+                          uint32_t j) {
+  return (double)w[j] * (x[j] - mean[j]);
+}
+
+_Static_assert(PM_FAM__HASHED_COUNT == 3, "family_pulls sums three families");
+
+/* Each hashed family's pull: the three sums run side by side, each in its
+ * own order, so that their additions overlap instead of waiting on one
+ * another (the values are those of summing one family after the other).
+ * Local accumulators: a store per addition would lengthen each chain. */
+static void family_pulls(const pm_config *cfg, const float *w, const float *x,
+                         const float *mean, double pull[PM_FAM__HASHED_COUNT]) {
+  uint32_t a[3], n[3];
+  for (int f = 0; f < 3; f++) {
+    a[f] = pm_config_hashed_offset(cfg, (pm_hashed_family)f);
+    n[f] = pm_config_hashed_dim(cfg, (pm_hashed_family)f);
+  }
+  uint32_t longest = n[0] > n[1] ? n[0] : n[1];
+  longest = n[2] > longest ? n[2] : longest;
+  double s0 = 0, s1 = 0, s2 = 0;
+  for (uint32_t k = 0; k < longest; k++) {
+    if (k < n[0])
+      s0 += term(w, x, mean, a[0] + k);
+    if (k < n[1])
+      s1 += term(w, x, mean, a[1] + k);
+    if (k < n[2])
+      s2 += term(w, x, mean, a[2] + k);
+  }
+  pull[0] = s0;
+  pull[1] = s1;
+  pull[2] = s2;
+}
+
+/* Inserts c into best (nbest worst pulls, worst first), keeping at most
+ * PM_MAX_REASONS; a tie goes after what is already there. */
+static inline void keep_worst(candidate *best, size_t *nbest,
+                              const candidate *c) {
+  size_t at = *nbest;
+  /* most features pull less than the fifth worst so far: rejected here */
+  if (at == PM_MAX_REASONS && !(best[at - 1].pull > c->pull))
+    return;
+  while (at > 0 && best[at - 1].pull > c->pull)
+    at--;
+  if (*nbest < PM_MAX_REASONS)
+    (*nbest)++;
+  memmove(&best[at + 1], &best[at], (*nbest - 1 - at) * sizeof *best);
+  best[at] = *c;
+}
+
 void pm__reasons(const pm_profiles *p, const pm__model_sender *s,
                  const float *x, const float *named, pm_score_result *r) {
   const pm__model *m = &p->m;
@@ -123,49 +224,28 @@ void pm__reasons(const pm_profiles *p, const pm__model_sender *s,
   uint32_t off = pm_config_named_offset(p->cfg);
   candidate best[PM_MAX_REASONS + 3];
   size_t nbest = 0;
-  double group_pull[3] = {0, 0, 0};
-  /* keep the most negative pulls, worst first */
-  candidate all[PM_FAM__HASHED_COUNT + 2];
-  size_t nall = 0;
-  for (int f = 0; f < PM_FAM__HASHED_COUNT; f++) {
-    uint32_t a = pm_config_hashed_offset(p->cfg, (pm_hashed_family)f);
-    uint32_t b = a + pm_config_hashed_dim(p->cfg, (pm_hashed_family)f);
-    double pull = 0;
-    for (uint32_t j = a; j < b; j++)
-      pull += (double)w[j] * (x[j] - mean[j]);
-    all[nall++] = (candidate){pull, -1 - f, 0};
-  }
+  double group_pull[PM_GROUP__COUNT] = {0, 0, 0};
+  double fam_pull[PM_FAM__HASHED_COUNT];
+  family_pulls(p->cfg, w, x, mean, fam_pull);
+  /* the worst named features first, then the families and the groups, as
+   * candidates in that order (ties keep the earlier one) */
   for (uint32_t j = 0; j < m->n_named; j++) {
-    double pull = (double)w[off + j] * (x[off + j] - mean[off + j]);
-    int g = group_of(pm_named_name(j));
+    double pull = term(w, x, mean, off + j);
+    int g = p->named_group[j];
     if (g) {
       group_pull[g] += pull;
       continue;
     }
     candidate c = {pull, (long)j, 0};
-    /* insertion into the short list of the worst named features */
-    size_t at = nbest;
-    while (at > 0 && best[at - 1].pull > c.pull)
-      at--;
-    if (at < PM_MAX_REASONS) {
-      if (nbest < PM_MAX_REASONS)
-        nbest++;
-      memmove(&best[at + 1], &best[at], (nbest - 1 - at) * sizeof *best);
-      best[at] = c;
-    }
+    keep_worst(best, &nbest, &c);
   }
-  for (int g = 1; g <= 2; g++)
-    all[nall++] = (candidate){group_pull[g], -100, g};
-  for (size_t k = 0; k < nall; k++) {
-    size_t at = nbest;
-    while (at > 0 && best[at - 1].pull > all[k].pull)
-      at--;
-    if (at < PM_MAX_REASONS) {
-      if (nbest < PM_MAX_REASONS)
-        nbest++;
-      memmove(&best[at + 1], &best[at], (nbest - 1 - at) * sizeof *best);
-      best[at] = all[k];
-    }
+  for (int f = 0; f < PM_FAM__HASHED_COUNT; f++) {
+    candidate c = {fam_pull[f], -1 - f, 0};
+    keep_worst(best, &nbest, &c);
+  }
+  for (int g = PM_GROUP_GREETING; g <= PM_GROUP_SIGNOFF; g++) {
+    candidate c = {group_pull[g], -100, g};
+    keep_worst(best, &nbest, &c);
   }
   /* only what pulls away noticeably: a hundredth of the normalising spread */
   double floor_pull = -0.01 * s->norm_sd;
