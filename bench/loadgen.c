@@ -221,7 +221,8 @@ int main(int argc, char **argv) {
       {"sender", required_argument, 0, 'S'},
       {"clients", required_argument, 0, 'c'},
       {"requests", required_argument, 0, 'n'},
-      {0, 0, 0, 0}};
+      {0, 0, 0, 0},
+  };
   const char *tenant = NULL, *store_dir = NULL;
   int clients = 1, o;
   total_requests = 1000;

@@ -71,8 +71,8 @@ const char *pm_cli_input_name(const char *path) {
   return strcmp(path, "-") == 0 ? "<stdin>" : path;
 }
 
-bool pm_cli_read_mail(const char *path, pm__buf *buf,
-                      const pm_mail_limits *lim, pm_mail **out) {
+bool pm_cli_read_mail(const char *path, pm__buf *buf, const pm_mail_limits *lim,
+                      pm_mail **out) {
   pm_error err;
   pm_error_clear(&err);
   *out = NULL;

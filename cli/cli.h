@@ -15,8 +15,8 @@
 /* Exit codes of every subcommand. */
 enum {
   PM_EXIT_OK = 0,
-  PM_EXIT_FAIL = 1,  /* the work failed, or some inputs could not be used */
-  PM_EXIT_USAGE = 2  /* bad command line */
+  PM_EXIT_FAIL = 1, /* the work failed, or some inputs could not be used */
+  PM_EXIT_USAGE = 2 /* bad command line */
 };
 
 /* "penmark: <message>" on stderr. */
@@ -39,8 +39,8 @@ bool pm_cli_parse_count(const char *opt, const char *arg, long min, long max,
 /* Reads and parses one mail file ("-" = standard input) into *out (free
  * with pm_mail_free), using buf for the bytes. On failure prints
  * "penmark: NAME: problem" and returns false. */
-bool pm_cli_read_mail(const char *path, pm__buf *buf,
-                      const pm_mail_limits *lim, pm_mail **out);
+bool pm_cli_read_mail(const char *path, pm__buf *buf, const pm_mail_limits *lim,
+                      pm_mail **out);
 
 /* How messages name an input: "<stdin>" for "-", else the path. */
 const char *pm_cli_input_name(const char *path);

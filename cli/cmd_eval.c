@@ -57,7 +57,8 @@ static int parse_args(int argc, char **argv, args *a) {
       {"learning-curve", no_argument, 0, 'L'},
       {"ablation", no_argument, 0, 'A'},
       {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      {0, 0, 0, 0},
+  };
   int o;
   optind = 1;
   while ((o = getopt_long(argc, argv, "t:r:p:c:j:h", opts, NULL)) != -1) {

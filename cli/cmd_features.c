@@ -67,10 +67,12 @@ static cJSON *mail_json(const char *file, const pm_mail *m,
 }
 
 int pm_cmd_features(int argc, char **argv) {
-  static const struct option opts[] = {{"show-text", no_argument, 0, 't'},
-                                       {"config", required_argument, 0, 'c'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"show-text", no_argument, 0, 't'},
+      {"config", required_argument, 0, 'c'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
   bool show_text = false;
   const char *config_path = NULL;
   int o;

@@ -27,7 +27,8 @@ static void add_date(cJSON *o, const char *key, int64_t t) {
   time_t tt = (time_t)t;
   struct tm tm;
   char buf[32];
-  if (gmtime_r(&tt, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
+  if (gmtime_r(&tt, &tm) &&
+      strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
     cJSON_AddStringToObject(o, key, buf);
   else
     cJSON_AddNullToObject(o, key);
@@ -76,11 +77,13 @@ static cJSON *store_json(pm_store *st, const pm_profiles *prof) {
 }
 
 int pm_cmd_inspect(int argc, char **argv) {
-  static const struct option opts[] = {{"tenant", required_argument, 0, 't'},
-                                       {"store", required_argument, 0, 's'},
-                                       {"sender", required_argument, 0, 'S'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"tenant", required_argument, 0, 't'},
+      {"store", required_argument, 0, 's'},
+      {"sender", required_argument, 0, 'S'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
   const char *tenant = NULL, *dir = NULL, *sender = NULL;
   int c;
   optind = 1;

@@ -51,7 +51,8 @@ int pm_cmd_score(int argc, char **argv) {
       {"config", required_argument, 0, 'c'},
       {"socket", required_argument, 0, 'u'},
       {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      {0, 0, 0, 0},
+  };
   const char *tenant = NULL, *store_dir = NULL, *sender = NULL;
   const char *config_path = NULL, *socket_path = NULL;
   bool label_by_dir = false;

@@ -79,7 +79,8 @@ int pm_cmd_serve(int argc, char **argv) {
       {"max-buffered-bytes", required_argument, 0, 'M'},
       {"timeout", required_argument, 0, 'T'},
       {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      {0, 0, 0, 0},
+  };
   pm_serve_opts o;
   pm_serve_opts_default(&o);
   long v;

@@ -9,26 +9,25 @@
 #include "penmark/train.h"
 
 static void usage(FILE *out) {
-  fputs(
-      "usage: penmark train --tenant T --store DIR [--config FILE]\n"
-      "                     [--label-by-dir] [--min-mails N] [--threads N]\n"
-      "                     [--json] INPUT...\n"
-      "\n"
-      "Adds the sent mail in INPUT to the sender profiles of tenant T, kept\n"
-      "in DIR/T.db. INPUT is a maildir, an mbox file, a directory tree of\n"
-      ".eml/.txt files, a single mail, or '-' for a list of paths on\n"
-      "standard input. Mail trained before is skipped, so a run can be\n"
-      "repeated; a run that is stopped leaves the store at its last batch.\n"
-      "\n"
-      "  --tenant T       tenant name: [a-z0-9][a-z0-9._-]{0,63}\n"
-      "  --store DIR      where tenant stores live (created if missing)\n"
-      "  --config FILE    feature configuration (JSON); default built in\n"
-      "  --label-by-dir   the sender is the name of the mail's directory\n"
-      "                   (labeled corpora), not its From: address\n"
-      "  --min-mails N    mails a sender needs for a profile (default 20)\n"
-      "  --threads N      extraction threads (default: the cores)\n"
-      "  --json           print the summary as JSON on standard output\n",
-      out);
+  fputs("usage: penmark train --tenant T --store DIR [--config FILE]\n"
+        "                     [--label-by-dir] [--min-mails N] [--threads N]\n"
+        "                     [--json] INPUT...\n"
+        "\n"
+        "Adds the sent mail in INPUT to the sender profiles of tenant T, kept\n"
+        "in DIR/T.db. INPUT is a maildir, an mbox file, a directory tree of\n"
+        ".eml/.txt files, a single mail, or '-' for a list of paths on\n"
+        "standard input. Mail trained before is skipped, so a run can be\n"
+        "repeated; a run that is stopped leaves the store at its last batch.\n"
+        "\n"
+        "  --tenant T       tenant name: [a-z0-9][a-z0-9._-]{0,63}\n"
+        "  --store DIR      where tenant stores live (created if missing)\n"
+        "  --config FILE    feature configuration (JSON); default built in\n"
+        "  --label-by-dir   the sender is the name of the mail's directory\n"
+        "                   (labeled corpora), not its From: address\n"
+        "  --min-mails N    mails a sender needs for a profile (default 20)\n"
+        "  --threads N      extraction threads (default: the cores)\n"
+        "  --json           print the summary as JSON on standard output\n",
+        out);
 }
 
 /* The progress bar, on a terminal only. */
@@ -41,13 +40,14 @@ static void progress(const pm_train_progress *p, void *ctx) {
   }
   double frac = p->mails_total ? (double)p->mails_done / p->mails_total : 1;
   int width = 24, fill = (int)(frac * width);
-  double mb = p->bytes_done / 1e6, rate = p->elapsed_s > 0 ? mb / p->elapsed_s : 0;
+  double mb = p->bytes_done / 1e6,
+         rate = p->elapsed_s > 0 ? mb / p->elapsed_s : 0;
   double eta = frac > 0 ? p->elapsed_s * (1 - frac) / frac : 0;
-  fprintf(stderr, "\r\033[K[%.*s%*s] %llu/%llu mails  %.1f MB  %.1f MB/s  ETA %d:%02d",
+  fprintf(stderr,
+          "\r\033[K[%.*s%*s] %llu/%llu mails  %.1f MB  %.1f MB/s  ETA %d:%02d",
           fill, "========================", width - fill, "",
-          (unsigned long long)p->mails_done,
-          (unsigned long long)p->mails_total, mb, rate, (int)eta / 60,
-          (int)eta % 60);
+          (unsigned long long)p->mails_done, (unsigned long long)p->mails_total,
+          mb, rate, (int)eta / 60, (int)eta % 60);
 }
 
 static void print_summary(const pm_train_summary *s, const char *tenant) {
@@ -111,7 +111,8 @@ int pm_cmd_train(int argc, char **argv) {
       /* hidden: mails per transaction, for the crash-safety tests */
       {"batch-mails", required_argument, 0, 'B'},
       {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      {0, 0, 0, 0},
+  };
   pm_train_opts o;
   pm_train_opts_default(&o);
   const char *config_path = NULL;
@@ -177,9 +178,8 @@ int pm_cmd_train(int argc, char **argv) {
   if (isatty(STDERR_FILENO))
     o.progress = progress;
   pm_train_summary sum;
-  pm_status rc =
-      pm_train(&o, (const char *const *)argv + optind, (size_t)(argc - optind),
-               &sum, &err);
+  pm_status rc = pm_train(&o, (const char *const *)argv + optind,
+                          (size_t)(argc - optind), &sum, &err);
   if (o.progress)
     fputs("\r\033[K", stderr);
   for (size_t i = 0; i < sum.n_input_error_examples; i++)
@@ -190,7 +190,7 @@ int pm_cmd_train(int argc, char **argv) {
     print_json(&sum, o.tenant);
   else if (rc == PM_OK)
     print_summary(&sum, o.tenant);
-  int exit_code = rc != PM_OK ? PM_EXIT_FAIL
+  int exit_code = rc != PM_OK        ? PM_EXIT_FAIL
                   : sum.input_errors ? PM_EXIT_FAIL
                                      : PM_EXIT_OK;
   pm_train_summary_free(&sum);

@@ -55,7 +55,9 @@ bool pm__buf_append(pm__buf *b, const void *data, size_t n) {
   return true;
 }
 
-bool pm__buf_putc(pm__buf *b, char c) { return pm__buf_append(b, &c, 1); }
+bool pm__buf_putc(pm__buf *b, char c) {
+  return pm__buf_append(b, &c, 1);
+}
 
 bool pm__buf_puts(pm__buf *b, const char *s) {
   return pm__buf_append(b, s, strlen(s));
@@ -141,8 +143,8 @@ pm_status pm__read_file(const char *path, size_t max_bytes, pm__buf *out,
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      rc = pm_error_set(err, PM_IO, "%s: read error: %s", path,
-                        strerror(errno));
+      rc =
+          pm_error_set(err, PM_IO, "%s: read error: %s", path, strerror(errno));
       break;
     }
     if (n == 0)
@@ -150,8 +152,8 @@ pm_status pm__read_file(const char *path, size_t max_bytes, pm__buf *out,
     out->len += (size_t)n;
     out->data[out->len] = '\0';
     if (out->len > max_bytes) {
-      rc = pm_error_set(err, PM_TOOBIG, "%s: over the limit of %zu bytes",
-                        path, max_bytes);
+      rc = pm_error_set(err, PM_TOOBIG, "%s: over the limit of %zu bytes", path,
+                        max_bytes);
       break;
     }
   }

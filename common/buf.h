@@ -36,7 +36,8 @@ char *pm__buf_steal(pm__buf *b);
 bool pm__grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* Reads the whole of `path` ("-" is standard input) into out (cleared first).
- * Refuses, with PM_TOOBIG, a file over max_bytes; the message names the file. */
+ * Refuses, with PM_TOOBIG, a file over max_bytes; the message names the file.
+ */
 pm_status pm__read_file(const char *path, size_t max_bytes, pm__buf *out,
                         pm_error *err);
 

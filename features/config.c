@@ -293,8 +293,7 @@ static cJSON *to_tree(const pm_config *cfg, bool with_env) {
     cJSON_AddNumberToObject(o, "max_n", p->max_n);
     /* Weights are printed rounded to 1e-6 so that the text, and with it the
      * hash, does not depend on how a float prints. */
-    cJSON_AddNumberToObject(o, "weight",
-                            round((double)p->weight * 1e6) / 1e6);
+    cJSON_AddNumberToObject(o, "weight", round((double)p->weight * 1e6) / 1e6);
   }
   for (int f = 0; f < PM_FAM__NAMED_COUNT; f++) {
     cJSON *o = cJSON_AddObjectToObject(fams, named_names[f]);

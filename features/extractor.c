@@ -24,7 +24,8 @@
  * vector, whose size the configuration sets. The fold keeps inner products
  * unbiased, and lets the profile model work in a compact space. */
 static const uint32_t first_level_dim[PM_FAM__HASHED_COUNT] = {
-    [PM_FAM_CHAR_NGRAMS] = 1u << 15, [PM_FAM_WORDS] = 1u << 14,
+    [PM_FAM_CHAR_NGRAMS] = 1u << 15,
+    [PM_FAM_WORDS] = 1u << 14,
     [PM_FAM_SYNTAX] = 1u << 13};
 #define SEED_FOLD 0x666f6c64ULL
 
@@ -48,7 +49,7 @@ struct pm_extractor {
   struct acc_cell {
     uint32_t stamp;
     float count;
-  } *cell;
+  } * cell;
   uint32_t *touched;
   uint32_t gen, acc_dim;
   size_t ntouched;
@@ -167,7 +168,9 @@ void pm_extractor_free(pm_extractor *x) {
   free(x);
 }
 
-pm_features *pm_features_new(void) { return calloc(1, sizeof(pm_features)); }
+pm_features *pm_features_new(void) {
+  return calloc(1, sizeof(pm_features));
+}
 
 void pm_features_free(pm_features *f) {
   if (!f)
@@ -355,8 +358,15 @@ static bool words(pm_extractor *x, const pm__fctx *c) {
 
 /* ---- syntax: POS n-grams (Japanese), function-word skeleton (English) ---- */
 
-enum { SHAPE_LOWER = 1, SHAPE_CAPITAL, SHAPE_UPPER, SHAPE_MIXED, SHAPE_NUMBER,
-       SHAPE_LINE_START, SHAPE_POS_BASE = 0x100 };
+enum {
+  SHAPE_LOWER = 1,
+  SHAPE_CAPITAL,
+  SHAPE_UPPER,
+  SHAPE_MIXED,
+  SHAPE_NUMBER,
+  SHAPE_LINE_START,
+  SHAPE_POS_BASE = 0x100
+};
 
 /* Content words become their shape or part of speech, function words and
  * punctuation stay themselves: the n-grams see how sentences are built,
@@ -441,7 +451,7 @@ static bool index_text(pm_extractor *x, pm__fctx *c) {
     U8_NEXT((const uint8_t *)c->text, i, len, cp);
     if (cp == '\n') {
       if (!pm__grow((void **)&x->lines, &x->lines_cap, nlines + 1,
-                sizeof *x->lines))
+                    sizeof *x->lines))
         return false;
       x->lines[nlines++] =
           (pm__line){line_start, (uint32_t)at, line_chars, blank};
@@ -456,7 +466,8 @@ static bool index_text(pm_extractor *x, pm__fctx *c) {
   }
   x->cp_off[n] = (uint32_t)c->len;
   if (line_start < c->len || nlines == 0) {
-    if (!pm__grow((void **)&x->lines, &x->lines_cap, nlines + 1, sizeof *x->lines))
+    if (!pm__grow((void **)&x->lines, &x->lines_cap, nlines + 1,
+                  sizeof *x->lines))
       return false;
     x->lines[nlines++] =
         (pm__line){line_start, (uint32_t)c->len, line_chars, blank};
@@ -514,9 +525,9 @@ static bool split_sentences(pm_extractor *x, pm__fctx *c) {
     size_t m = k;
     while (mark && m > start && terminal_mark(c, &c->toks[m - 1]))
       m--;
-    x->sents[ns++] = (pm__sentence){(uint32_t)start, (uint32_t)(k + 1),
-                                    mark ? terminal_mark(c, &c->toks[m]) : 0,
-                                    ja};
+    x->sents[ns++] =
+        (pm__sentence){(uint32_t)start, (uint32_t)(k + 1),
+                       mark ? terminal_mark(c, &c->toks[m]) : 0, ja};
     start = k + 1;
     ja = false;
   }
@@ -557,7 +568,8 @@ static void count_chars(pm__fctx *c) {
     } else if (cp >= 0x3041 && cp <= 0x309F) {
       c->hiragana++;
       c->letters++;
-    } else if ((cp >= 0x30A0 && cp <= 0x30FF) || (cp >= 0xFF66 && cp <= 0xFF9D)) {
+    } else if ((cp >= 0x30A0 && cp <= 0x30FF) ||
+               (cp >= 0xFF66 && cp <= 0xFF9D)) {
       c->katakana++;
       c->letters++;
     } else if (cp >= 0xFF10 && cp <= 0xFF19) {
@@ -620,8 +632,8 @@ pm_status pm_extract_text(pm_extractor *x, const char *text, size_t len,
     while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
       len--; /* never split a character */
   }
-  pm__fctx c = {.text = text, .len = len, .lx = x->lx, .cfg = x->cfg,
-                .named = f->named};
+  pm__fctx c = {
+      .text = text, .len = len, .lx = x->lx, .cfg = x->cfg, .named = f->named};
   c.seg = x->seg;
   if (!index_text(x, &c))
     return pm_error_set(err, PM_NOMEM, "out of memory");
@@ -679,14 +691,30 @@ pm_status pm_extract_mail(pm_extractor *x, const pm_mail *mail,
   return pm_extract_text(x, text, len, out, err);
 }
 
-uint32_t pm_features_dim(const pm_features *f) { return f->dim; }
-size_t pm_features_nnz(const pm_features *f) { return f->nnz; }
-const uint32_t *pm_features_indices(const pm_features *f) { return f->idx; }
-const float *pm_features_values(const pm_features *f) { return f->val; }
-const float *pm_features_named(const pm_features *f) { return f->named; }
-pm_language pm_features_language(const pm_features *f) { return f->lang; }
-size_t pm_features_own_chars(const pm_features *f) { return f->own_chars; }
-size_t pm_features_words(const pm_features *f) { return f->words; }
+uint32_t pm_features_dim(const pm_features *f) {
+  return f->dim;
+}
+size_t pm_features_nnz(const pm_features *f) {
+  return f->nnz;
+}
+const uint32_t *pm_features_indices(const pm_features *f) {
+  return f->idx;
+}
+const float *pm_features_values(const pm_features *f) {
+  return f->val;
+}
+const float *pm_features_named(const pm_features *f) {
+  return f->named;
+}
+pm_language pm_features_language(const pm_features *f) {
+  return f->lang;
+}
+size_t pm_features_own_chars(const pm_features *f) {
+  return f->own_chars;
+}
+size_t pm_features_words(const pm_features *f) {
+  return f->words;
+}
 
 void pm_features_to_dense(const pm_features *f, float *out) {
   memset(out, 0, f->dim * sizeof *out);

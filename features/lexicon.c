@@ -160,21 +160,20 @@ static bool load_phrases(const char *name, int slot, const pm__phrase **out,
 
 static void load(void) {
   lexicon.hash = 0x6c657869636f6eULL;
-  loaded_ok =
-      load_words("en_function_words.txt", 0, &lexicon.en_fw,
-                 &lexicon.n_en_fw) &&
-      load_words("ja_function_words.txt", 1, &lexicon.ja_fw,
-                 &lexicon.n_ja_fw) &&
-      load_phrases("en_greetings.txt", 2, &lexicon.en_greet,
-                   &lexicon.n_en_greet) &&
-      load_phrases("en_signoffs.txt", 3, &lexicon.en_signoff,
-                   &lexicon.n_en_signoff) &&
-      load_phrases("ja_greetings.txt", 4, &lexicon.ja_greet,
-                   &lexicon.n_ja_greet) &&
-      load_phrases("ja_signoffs.txt", 5, &lexicon.ja_signoff,
-                   &lexicon.n_ja_signoff) &&
-      table_build(&en_table, lexicon.en_fw, lexicon.n_en_fw) &&
-      table_build(&ja_table, lexicon.ja_fw, lexicon.n_ja_fw);
+  loaded_ok = load_words("en_function_words.txt", 0, &lexicon.en_fw,
+                         &lexicon.n_en_fw) &&
+              load_words("ja_function_words.txt", 1, &lexicon.ja_fw,
+                         &lexicon.n_ja_fw) &&
+              load_phrases("en_greetings.txt", 2, &lexicon.en_greet,
+                           &lexicon.n_en_greet) &&
+              load_phrases("en_signoffs.txt", 3, &lexicon.en_signoff,
+                           &lexicon.n_en_signoff) &&
+              load_phrases("ja_greetings.txt", 4, &lexicon.ja_greet,
+                           &lexicon.n_ja_greet) &&
+              load_phrases("ja_signoffs.txt", 5, &lexicon.ja_signoff,
+                           &lexicon.n_ja_signoff) &&
+              table_build(&en_table, lexicon.en_fw, lexicon.n_en_fw) &&
+              table_build(&ja_table, lexicon.ja_fw, lexicon.n_ja_fw);
 }
 
 const pm__lexicon *pm__lexicon_get(void) {

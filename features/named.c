@@ -16,8 +16,7 @@ typedef struct {
 } named_def;
 
 static const named_def fixed[PM_NF__FIXED_COUNT] = {
-#define PM__NAMED_DEF(fam, id, nm, kd, lb)                                     \
-  {nm, lb, PM_NK_##kd, PM_FAM_##fam},
+#define PM__NAMED_DEF(fam, id, nm, kd, lb) {nm, lb, PM_NK_##kd, PM_FAM_##fam},
     PM_NAMED_FIXED(PM__NAMED_DEF)
 #undef PM__NAMED_DEF
 };
@@ -99,7 +98,9 @@ long pm_named_find(const char *name) {
   return -1;
 }
 
-size_t pm__named_en_fw_base(void) { return PM_NF__FIXED_COUNT; }
+size_t pm__named_en_fw_base(void) {
+  return PM_NF__FIXED_COUNT;
+}
 
 size_t pm__named_ja_fw_base(void) {
   const pm__lexicon *lx = pm__lexicon_get();

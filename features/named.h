@@ -82,7 +82,7 @@
   X(LAYOUT, TRAILING_SPACE, "trailing_space_lines", FRACTION,                  \
     "share of lines that end with a space")                                    \
   X(LAYOUT, SIG_SEPARATOR, "signature_separator", SHARE,                       \
-    "a signature separator line (\"--\", \"――\")")                            \
+    "a signature separator line (\"--\", \"――\")")                             \
   X(LAYOUT, SIG_LINES, "signature_lines", VALUE,                               \
     "lines after the sign-off (signature block)")                              \
   X(LAYOUT, GREETING_OWN_LINE, "greeting_own_line", SHARE,                     \
@@ -119,8 +119,7 @@
     "spaces before , . ? ! :")                                                 \
   X(PUNCTUATION, P_NO_SPACE_AFTER, "no_space_after_comma", FRACTION,           \
     "share of commas not followed by a space")                                 \
-  X(PUNCTUATION, P_EMOTICON, "emoticons", RATE,                                \
-    "emoticons (:) ;-) ^^ (笑))")                                              \
+  X(PUNCTUATION, P_EMOTICON, "emoticons", RATE, "emoticons (:) ;-) ^^ (笑))")  \
   X(PUNCTUATION, P_EMOJI, "emoji", RATE, "emoji")                              \
   X(PUNCTUATION, P_AMPERSAND, "ampersand", RATE, "ampersands")                 \
   X(PUNCTUATION, P_SLASH, "slash", RATE, "slashes")                            \
@@ -131,7 +130,8 @@
   X(PUNCTUATION, P_NO_FINAL, "unterminated_sentences", FRACTION,               \
     "share of sentences without final punctuation")                            \
   /* case habits */                                                            \
-  X(CASE, C_UPPER, "uppercase_letters", FRACTION, "share of uppercase letters") \
+  X(CASE, C_UPPER, "uppercase_letters", FRACTION,                              \
+    "share of uppercase letters")                                              \
   X(CASE, C_ALL_LOWER, "all_lowercase_mail", SHARE,                            \
     "a mail written all in lowercase")                                         \
   X(CASE, C_LOWER_I, "lowercase_i", FRACTION,                                  \
@@ -148,7 +148,8 @@
   X(LENGTHS, L_WL_SHORT, "words_1_3", FRACTION,                                \
     "share of words of 1-3 letters")                                           \
   X(LENGTHS, L_WL_MID, "words_4_6", FRACTION, "share of words of 4-6 letters") \
-  X(LENGTHS, L_WL_LONG, "words_7_9", FRACTION, "share of words of 7-9 letters") \
+  X(LENGTHS, L_WL_LONG, "words_7_9", FRACTION,                                 \
+    "share of words of 7-9 letters")                                           \
   X(LENGTHS, L_WL_XLONG, "words_10_plus", FRACTION,                            \
     "share of words of 10+ letters")                                           \
   X(LENGTHS, L_SENT_MEAN, "sentence_length_mean", VALUE,                       \
@@ -170,12 +171,12 @@
   X(JAPANESE, J_FULLWIDTH_ALNUM, "ja:fullwidth_alnum", FRACTION,               \
     "share of full-width letters and digits (Ａ１)")                           \
   X(JAPANESE, J_HALFWIDTH_KANA, "ja:halfwidth_kana", RATE,                     \
-    "half-width katakana (ｶﾅ)")                                               \
-  X(JAPANESE, J_IDEO_SPACE, "ja:ideographic_space", RATE,                      \
-    "full-width spaces")                                                       \
+    "half-width katakana (ｶﾅ)")                                                \
+  X(JAPANESE, J_IDEO_SPACE, "ja:ideographic_space", RATE, "full-width spaces") \
   X(JAPANESE, J_TOUTEN, "ja:touten", RATE, "Japanese commas (、)")             \
   X(JAPANESE, J_KUTEN, "ja:kuten", RATE, "Japanese periods (。)")              \
-  X(JAPANESE, J_FW_COMMA, "ja:fullwidth_comma", RATE, "full-width commas (，)") \
+  X(JAPANESE, J_FW_COMMA, "ja:fullwidth_comma", RATE,                          \
+    "full-width commas (，)")                                                  \
   X(JAPANESE, J_FW_PERIOD, "ja:fullwidth_period", RATE,                        \
     "full-width periods (．)")                                                 \
   X(JAPANESE, J_FW_EXCLAM, "ja:fullwidth_exclamation", RATE,                   \

@@ -15,8 +15,8 @@ static float share(size_t part, size_t whole) {
   return whole ? (float)((double)part / (double)whole) : 0.0f;
 }
 
-static bool base_is(const pm__fctx *c, const pm__token *t, const char *const *set,
-                    size_t n) {
+static bool base_is(const pm__fctx *c, const pm__token *t,
+                    const char *const *set, size_t n) {
   size_t len;
   const char *b = pm__token_base(c->seg, c->text, t, &len);
   for (size_t i = 0; i < n; i++)
@@ -34,7 +34,8 @@ static void characters(pm__fctx *c) {
     UChar32 cp;
     U8_NEXT((const uint8_t *)c->text, at, (int32_t)c->len, cp);
     if (cp < 0x80) {
-      alnum += (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
+      alnum += (cp >= '0' && cp <= '9') ||
+               ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
       continue;
     }
     if ((cp >= 0xFF10 && cp <= 0xFF19) || (cp >= 0xFF21 && cp <= 0xFF3A) ||
@@ -105,13 +106,12 @@ static void characters(pm__fctx *c) {
 static void politeness(pm__fctx *c) {
   static const char *const polite[] = {"です", "ます"};
   static const char *const plain[] = {"だ", "である"};
-  static const char *const humble[] = {"いたす", "致す", "申す", "申し上げる",
-                                       "伺う", "参る", "存じる", "拝見",
-                                       "拝受", "頂く", "いただく", "承る"};
-  static const char *const honor[] = {"いらっしゃる", "おっしゃる",
-                                      "なさる",       "くださる",
-                                      "下さる",       "召し上がる",
-                                      "ご覧"};
+  static const char *const humble[] = {
+      "いたす", "致す", "申す", "申し上げる", "伺う",     "参る",
+      "存じる", "拝見", "拝受", "頂く",       "いただく", "承る"};
+  static const char *const honor[] = {
+      "いらっしゃる", "おっしゃる", "なさる", "くださる",
+      "下さる",       "召し上がる", "ご覧"};
   static const char *const kudasai[] = {"ください", "下さい"};
   float *v = c->named;
   size_t humble_n = 0, honor_n = 0, kudasai_n = 0, laugh = 0;

@@ -121,9 +121,10 @@ static const pm__phrase *match_en(const pm__phrase *ph, size_t n,
 }
 
 /* Japanese greetings and sign-offs often stand inside a longer line
- * ("いつも大変お世話になっております", "ご確認のほど、よろしくお願いいたします。"):
- * a phrase of four characters or more counts anywhere in the line, a shorter
- * one ("以上") only at its start. */
+ * ("いつも大変お世話になっております",
+ * "ご確認のほど、よろしくお願いいたします。"): a phrase of four characters or
+ * more counts anywhere in the line, a shorter one ("以上") only at its start.
+ */
 static const pm__phrase *find_ja(const pm__phrase *ph, size_t n, span sp) {
   for (size_t i = 0; i < n; i++) {
     if (ph[i].len > sp.n)
@@ -280,8 +281,8 @@ static void signoff(pm__fctx *c) {
       continue;
     char low[96];
     size_t n = strip_tail(low, lower_copy(sp, low, sizeof low));
-    const pm__phrase *p = match_en(c->lx->en_signoff, c->lx->n_en_signoff, low,
-                                   n);
+    const pm__phrase *p =
+        match_en(c->lx->en_signoff, c->lx->n_en_signoff, low, n);
     /* a sign-off is the whole line, or the phrase, a comma and a name */
     if (p && (p->len == n || (low[p->len] == ',' && n - p->len <= 24))) {
       v[category_index(p->category)] = 1.0f;
@@ -289,8 +290,7 @@ static void signoff(pm__fctx *c) {
       sign_at = j;
       break;
     }
-    const pm__phrase *q =
-        find_ja(c->lx->ja_signoff, c->lx->n_ja_signoff, sp);
+    const pm__phrase *q = find_ja(c->lx->ja_signoff, c->lx->n_ja_signoff, sp);
     if (q) {
       v[category_index(q->category)] = 1.0f;
       any = true;

@@ -26,9 +26,9 @@ static bool starts(const char *s, size_t left, const char *pat) {
  * matched, or 0. */
 static size_t emoticon(const char *s, size_t left, bool word_before) {
   static const char *const faces[] = {
-      ":-)", ":)", ";-)", ";)", ":-(", ":(", ":-D", ":D", ":-P", ":P",
-      ":p",  ":o", "^^;", "^_^", "^^", "(^^)", "(^_^)", "(^^;",
-      "(笑)", "（笑）", "(^o^)", "orz", "m(_ _)m"};
+      ":-)",   ":)",   ";-)",  ";)",     ":-(",   ":(",  ":-D",    ":D",
+      ":-P",   ":P",   ":p",   ":o",     "^^;",   "^_^", "^^",     "(^^)",
+      "(^_^)", "(^^;", "(笑)", "（笑）", "(^o^)", "orz", "m(_ _)m"};
   for (size_t i = 0; i < sizeof faces / sizeof faces[0]; i++)
     if (starts(s, left, faces[i])) {
       /* ":P" inside "http://P..." or "e:D" is not a face */
@@ -143,9 +143,9 @@ void pm__named_punctuation(pm__fctx *c) {
         cnt[PM_NF_P_SPACED_HYPHEN]++;
       break;
     case ' ':
-      if (i + 1 < n && (t[i + 1] == ',' || t[i + 1] == '.' ||
-                        t[i + 1] == '?' || t[i + 1] == '!' ||
-                        t[i + 1] == ':') &&
+      if (i + 1 < n &&
+          (t[i + 1] == ',' || t[i + 1] == '.' || t[i + 1] == '?' ||
+           t[i + 1] == '!' || t[i + 1] == ':') &&
           i > 0 && t[i - 1] != ' ' && t[i - 1] != '\n' &&
           !(i + 2 < n && t[i + 1] == '.' && t[i + 2] == '.'))
         cnt[PM_NF_P_SPACE_BEFORE]++;
@@ -175,8 +175,8 @@ void pm__named_punctuation(pm__fctx *c) {
         cnt[PM_NF_P_ELLIPSIS]++;
         break;
       default:
-        if ((cp >= 0x1F300 && cp <= 0x1FAFF) || (cp >= 0x2600 && cp <= 0x27BF) ||
-            (cp >= 0x1F000 && cp <= 0x1F2FF))
+        if ((cp >= 0x1F300 && cp <= 0x1FAFF) ||
+            (cp >= 0x2600 && cp <= 0x27BF) || (cp >= 0x1F000 && cp <= 0x1F2FF))
           cnt[PM_NF_P_EMOJI]++;
         break;
       }
@@ -186,14 +186,14 @@ void pm__named_punctuation(pm__fctx *c) {
     i++;
   }
   static const int rate_ids[] = {
-      PM_NF_P_PERIOD,       PM_NF_P_COMMA,         PM_NF_P_EXCLAM,
-      PM_NF_P_QUESTION,     PM_NF_P_SEMICOLON,     PM_NF_P_COLON,
-      PM_NF_P_APOS,         PM_NF_P_SMART_APOS,    PM_NF_P_DQUOTE,
-      PM_NF_P_SMART_DQUOTE, PM_NF_P_PAREN,         PM_NF_P_SPACED_HYPHEN,
-      PM_NF_P_DOUBLE_HYPHEN, PM_NF_P_EM_DASH,      PM_NF_P_EN_DASH,
-      PM_NF_P_DOTS,         PM_NF_P_ELLIPSIS,      PM_NF_P_MULTI_EXCLAM,
+      PM_NF_P_PERIOD,         PM_NF_P_COMMA,        PM_NF_P_EXCLAM,
+      PM_NF_P_QUESTION,       PM_NF_P_SEMICOLON,    PM_NF_P_COLON,
+      PM_NF_P_APOS,           PM_NF_P_SMART_APOS,   PM_NF_P_DQUOTE,
+      PM_NF_P_SMART_DQUOTE,   PM_NF_P_PAREN,        PM_NF_P_SPACED_HYPHEN,
+      PM_NF_P_DOUBLE_HYPHEN,  PM_NF_P_EM_DASH,      PM_NF_P_EN_DASH,
+      PM_NF_P_DOTS,           PM_NF_P_ELLIPSIS,     PM_NF_P_MULTI_EXCLAM,
       PM_NF_P_MULTI_QUESTION, PM_NF_P_SPACE_BEFORE, PM_NF_P_EMOTICON,
-      PM_NF_P_EMOJI,        PM_NF_P_AMPERSAND,     PM_NF_P_SLASH};
+      PM_NF_P_EMOJI,          PM_NF_P_AMPERSAND,    PM_NF_P_SLASH};
   for (size_t k = 0; k < sizeof rate_ids / sizeof rate_ids[0]; k++)
     v[rate_ids[k]] = per_k(c, cnt[rate_ids[k]]);
   v[PM_NF_P_DOUBLE_SPACE] = share(double_space, after_period);

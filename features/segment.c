@@ -22,7 +22,7 @@ struct pm__segmenter {
   size_t ntoks, toks_cap;
   char *base; /* MeCab base forms of the current text */
   size_t base_len, base_cap;
-  uint8_t *cls; /* per code point class of the current line */
+  uint8_t *cls;     /* per code point class of the current line */
   uint32_t *cp_off; /* byte offset of each code point, plus the end */
   size_t cls_cap, cp_off_cap;
 };
@@ -129,7 +129,7 @@ static bool icu_run(pm__segmenter *s, const char *text, uint32_t from,
   size_t need = (size_t)(to - from) + 1;
   if (!pm__grow((void **)&s->u16, &s->u16_cap, need, sizeof *s->u16) ||
       !pm__grow((void **)&s->u16_byte, &s->u16_byte_cap, need,
-            sizeof *s->u16_byte))
+                sizeof *s->u16_byte))
     return false;
   int32_t n16 = 0;
   int32_t i = (int32_t)from;
@@ -168,8 +168,10 @@ static bool icu_run(pm__segmenter *s, const char *text, uint32_t from,
         U16_NEXT(s->u16, k, b, c);
         if (u_isUWhiteSpace(c) || c == 0xFEFF || c == 0x200B)
           continue;
-        pm__token p = {.start = s->u16_byte[k0], .end = s->u16_byte[k],
-                       .line = line, .kind = PM_TOK_PUNCT};
+        pm__token p = {.start = s->u16_byte[k0],
+                       .end = s->u16_byte[k],
+                       .line = line,
+                       .kind = PM_TOK_PUNCT};
         if (!push_tok(s, &p))
           return false;
       }
@@ -185,8 +187,7 @@ static bool icu_run(pm__segmenter *s, const char *text, uint32_t from,
 
 /* Copies the base form (7th field of the IPADIC feature string) of a
  * MeCab node into the base buffer. */
-static bool keep_base(pm__segmenter *s, const mecab_node_t *nd,
-                      pm__token *t) {
+static bool keep_base(pm__segmenter *s, const mecab_node_t *nd, pm__token *t) {
   const char *f = nd->feature;
   for (int field = 0; field < 6 && f; field++) {
     f = strchr(f, ',');
@@ -321,8 +322,8 @@ pm_status pm__segment(pm__segmenter *s, const char *text, size_t len,
     if (i < len && text[i] != '\n')
       continue;
     if (i > a) {
-      bool ok = ja ? line_runs(s, text, a, i, line)
-                   : icu_run(s, text, a, i, line);
+      bool ok =
+          ja ? line_runs(s, text, a, i, line) : icu_run(s, text, a, i, line);
       if (!ok)
         return pm_error_set(err, PM_NOMEM, "segmentation failed");
     }

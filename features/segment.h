@@ -64,7 +64,7 @@ enum {
   PM_POS_KIGOU_LAST = 9,
   PM_POS_JOSHI_FIRST = 13, /* 助詞 (particles): 13..24 */
   PM_POS_JOSHI_LAST = 24,
-  PM_POS_JODOUSHI = 25, /* 助動詞 (auxiliary verbs) */
+  PM_POS_JODOUSHI = 25,   /* 助動詞 (auxiliary verbs) */
   PM_POS_MEISHI_KAZU = 48 /* 名詞,数 (numerals) */
 };
 

@@ -87,7 +87,8 @@ static void group_habit(const tally *t, const char *prefix, const char *what,
              "no %s in %.0f%% of %llu mails (tenant: %.0f%%)", what,
              100 * share, (unsigned long long)t->mine_n, 100 * tenant);
   else
-    snprintf(h->text, sizeof h->text, "%s in %.0f%% of %llu mails (tenant: %.0f%%)",
+    snprintf(h->text, sizeof h->text,
+             "%s in %.0f%% of %llu mails (tenant: %.0f%%)",
              pm_named_label((size_t)best), 100 * share,
              (unsigned long long)t->mine_n, 100 * tenant);
   h->value = share;

@@ -118,7 +118,15 @@ void pm_profiles_free(pm_profiles *p) {
   free(p);
 }
 
-const pm_config *pm_profiles_config(const pm_profiles *p) { return p->cfg; }
-size_t pm_profiles_count(const pm_profiles *p) { return p->m.n_senders; }
-double pm_profiles_threshold(const pm_profiles *p) { return p->m.threshold; }
-size_t pm_profiles_memory(const pm_profiles *p) { return p->memory; }
+const pm_config *pm_profiles_config(const pm_profiles *p) {
+  return p->cfg;
+}
+size_t pm_profiles_count(const pm_profiles *p) {
+  return p->m.n_senders;
+}
+double pm_profiles_threshold(const pm_profiles *p) {
+  return p->m.threshold;
+}
+size_t pm_profiles_memory(const pm_profiles *p) {
+  return p->memory;
+}

@@ -45,8 +45,7 @@ bool pm_verdict_abstains(pm_verdict v) {
   return v != PM_VERDICT_GENUINE && v != PM_VERDICT_IMPERSONATION;
 }
 
-pm_status pm_scorer_new(const pm_config *cfg, pm_scorer **out,
-                        pm_error *err) {
+pm_status pm_scorer_new(const pm_config *cfg, pm_scorer **out, pm_error *err) {
   *out = NULL;
   pm_scorer *s = calloc(1, sizeof *s);
   if (!s)
@@ -102,9 +101,9 @@ static const pm__model_sender *find_sender(const pm__model *m, char *claimed) {
   return pm__model_find(m, claimed);
 }
 
-pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p,
-                        const pm_mail *mail, const char *claimed,
-                        pm_score_result *out, pm_error *err) {
+pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
+                        const char *claimed, pm_score_result *out,
+                        pm_error *err) {
   int64_t t0 = now_us();
   memset(out, 0, sizeof *out);
   if (s->hash != p->hash)
@@ -160,8 +159,7 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p,
   double best = z;
   for (uint32_t row = 0; row < m->n_ready; row++) {
     const pm__model_sender *o = p->by_row[row];
-    double zo =
-        ((double)s->scores[row] + o->bias - o->imp_mean) / o->norm_sd;
+    double zo = ((double)s->scores[row] + o->bias - o->imp_mean) / o->norm_sd;
     if (o != snd && zo > best) {
       best = zo;
       snprintf(out->closest, sizeof out->closest, "%s", o->address);

@@ -16,26 +16,26 @@
 extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
                     int *info, size_t uplo_len);
 extern void dpotrs_(const char *uplo, const int *n, const int *nrhs,
-                    const double *a, const int *lda, double *b,
-                    const int *ldb, int *info, size_t uplo_len);
+                    const double *a, const int *lda, double *b, const int *ldb,
+                    int *info, size_t uplo_len);
 
 /* Everything the computation holds, freed in one place. */
 typedef struct {
   uint32_t d, nn, named_off;
   pm_store_sender *senders;
   size_t n_senders;
-  int32_t *row;      /* per sender: ready row or -1 */
+  int32_t *row; /* per sender: ready row or -1 */
   uint32_t n_ready;
-  double *scale;     /* d: standardisation of the model space */
-  double *M;         /* d x d: the regularised scatter, then its Cholesky */
-  double *W;         /* d x n_ready (column-major): the discriminants */
-  double *mean;      /* d: tenant mean */
-  float *smean;      /* n_ready x d: senders' mean model vectors */
+  double *scale; /* d: standardisation of the model space */
+  double *M;     /* d x d: the regularised scatter, then its Cholesky */
+  double *W;     /* d x n_ready (column-major): the discriminants */
+  double *mean;  /* d: tenant mean */
+  float *smean;  /* n_ready x d: senders' mean model vectors */
   float *named_mean, *named_sd; /* n_ready x nn */
   /* leave-one-out scores of the calibration samples */
-  float *loo;        /* n_samples x n_ready */
-  int32_t *owner;    /* n_samples: the sample's ready row, or -1 */
-  uint32_t *chars;   /* n_samples: own text length */
+  float *loo;      /* n_samples x n_ready */
+  int32_t *owner;  /* n_samples: the sample's ready row, or -1 */
+  uint32_t *chars; /* n_samples: own text length */
   size_t n_samples, cap_samples;
 } fin;
 
@@ -64,8 +64,8 @@ static pm_status load_senders(pm_store *st, fin *f, pm_error *err) {
       continue;
     void *blob = NULL;
     size_t len = 0;
-    pm_status rc = pm_store_get(st, "sstat", f->senders[i].id, &blob, &len,
-                                err);
+    pm_status rc =
+        pm_store_get(st, "sstat", f->senders[i].id, &blob, &len, err);
     if (rc != PM_OK)
       return rc;
     pm__stats s;
@@ -104,8 +104,8 @@ static void build_system(fin *f, const pm__gram *g) {
       continue;
     }
     double var = (double)g->G[j * d + j] / n - f->mean[j] * f->mean[j];
-    f->scale[j] = var > 1e-12 ? PM_NAMED_WEIGHT / (sqrt(var) * sqrt(f->nn))
-                              : 0.0;
+    f->scale[j] =
+        var > 1e-12 ? PM_NAMED_WEIGHT / (sqrt(var) * sqrt(f->nn)) : 0.0;
   }
   double ridge = PM_RIDGE_LAMBDA;
   for (size_t i = 0; i < d; i++)
@@ -164,8 +164,8 @@ static bool flush_chunk(fin *f, chunk *c, const double *frac) {
   memcpy(c->V, c->U, (size_t)d * c->n * sizeof *c->V);
   cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, n, d, 1.0, f->W, d,
               c->U, d, 0.0, c->yhat, R);
-  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
-              CblasNonUnit, d, n, 1.0, f->M, d, c->V, d);
+  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit,
+              d, n, 1.0, f->M, d, c->V, d);
   for (size_t k = 0; k < c->n; k++) {
     const double *v = c->V + k * (size_t)d;
     double h = cblas_ddot(d, v, 1, v, 1);
@@ -201,8 +201,8 @@ static pm_status score_samples(pm_store *st, fin *f, const double *frac,
   chunk c = {0};
   c.U = malloc((size_t)f->d * CHUNK * sizeof *c.U);
   c.V = malloc((size_t)f->d * CHUNK * sizeof *c.V);
-  c.yhat = malloc((size_t)(f->n_ready ? f->n_ready : 1) * CHUNK *
-                  sizeof *c.yhat);
+  c.yhat =
+      malloc((size_t)(f->n_ready ? f->n_ready : 1) * CHUNK * sizeof *c.yhat);
   pm_status rc = PM_OK;
   if (!c.U || !c.V || !c.yhat)
     rc = pm_error_set(err, PM_NOMEM, "out of memory");
@@ -399,8 +399,7 @@ static pm_status calibrate(fin *f, pm__model *m) {
   }
   for (size_t i = 0; i < f->n_samples; i++)
     for (uint32_t r = 0; r < R; r++)
-      mom_add((int32_t)r == f->owner[i] ? &gen[r] : &imp[r],
-              f->loo[i * R + r]);
+      mom_add((int32_t)r == f->owner[i] ? &gen[r] : &imp[r], f->loo[i * R + r]);
   /* Few held-out scores make a poor spread: shrink each sender's towards
    * the tenant's pooled one, as if it had 5 more scores of that spread. */
   moments pooled_gen = {0}, pooled_imp = {0};

@@ -20,10 +20,10 @@
 #include "train/gram.h"
 
 /* Tuned on the development corpora (see README, Accuracy). */
-#define PM_RIDGE_LAMBDA 4.0   /* ridge penalty on the scatter matrix */
-#define PM_NAMED_WEIGHT 1.0   /* weight of the standardised named block */
-#define PM_SAMPLE_K 40        /* calibration sample per sender */
-#define PM_FLAG_RATE 0.01     /* default threshold: flags 1% of genuine */
+#define PM_RIDGE_LAMBDA 4.0 /* ridge penalty on the scatter matrix */
+#define PM_NAMED_WEIGHT 1.0 /* weight of the standardised named block */
+#define PM_SAMPLE_K 40      /* calibration sample per sender */
+#define PM_FLAG_RATE 0.01   /* default threshold: flags 1% of genuine */
 
 /* Statistics layout of a sender ("sstat" blob): the model-space sum (d),
  * then the raw named values' sums (n_named), with sums of squares over the

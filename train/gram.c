@@ -36,9 +36,8 @@ void pm__gram_free(pm__gram *g) {
 void pm__gram_flush(pm__gram *g) {
   if (g->nbatch == 0)
     return;
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)g->d,
-              (int)g->nbatch, 1.0f, g->batch, (int)g->d, 1.0f, g->G,
-              (int)g->d);
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)g->d, (int)g->nbatch,
+              1.0f, g->batch, (int)g->d, 1.0f, g->G, (int)g->d);
   g->nbatch = 0;
 }
 
@@ -75,8 +74,8 @@ void *pm__gram_encode(pm__gram *g, size_t *len) {
   return b;
 }
 
-pm_status pm__gram_decode(const void *blob, size_t len, uint32_t d,
-                          pm__gram *g, pm_error *err) {
+pm_status pm__gram_decode(const void *blob, size_t len, uint32_t d, pm__gram *g,
+                          pm_error *err) {
   const unsigned char *p = blob;
   size_t tri = (size_t)d * (d + 1) / 2;
   if (len < 20 || pm__get_u32(p) != GRAM_MAGIC)

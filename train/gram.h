@@ -35,7 +35,7 @@ void pm__gram_flush(pm__gram *g);
 /* Blob: "PMGR" u32 version, u32 d, u64 n, d float64 sums, then the upper
  * triangle of G row by row as float32, little-endian. Flushes first. */
 void *pm__gram_encode(pm__gram *g, size_t *len);
-pm_status pm__gram_decode(const void *blob, size_t len, uint32_t d,
-                          pm__gram *g, pm_error *err);
+pm_status pm__gram_decode(const void *blob, size_t len, uint32_t d, pm__gram *g,
+                          pm_error *err);
 
 #endif

@@ -164,8 +164,8 @@ nomem:
 
 double pm__model_probability(const pm__model *m, double u, uint32_t chars) {
   double L = log1p((double)chars);
-  double t = m->calib[0] + m->calib[1] * u + m->calib[2] * u * L +
-             m->calib[3] * L;
+  double t =
+      m->calib[0] + m->calib[1] * u + m->calib[2] * u * L + m->calib[3] * L;
   double p = 1.0 / (1.0 + exp(-t));
   return isfinite(p) ? p : 0.5;
 }

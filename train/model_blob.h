@@ -37,12 +37,12 @@ typedef struct {
    * the normalised impersonation score and L = log(1 + own characters):
    * how far a score can be trusted depends on how much text there is. */
   double calib[4];
-  double threshold; /* on p */
+  double threshold;          /* on p */
   pm__model_sender *senders; /* n_senders, sorted by address (byte order) */
-  float *W;          /* n_ready x d */
-  float *mean;       /* n_ready x d: each sender's mean model vector */
-  float *named_mean; /* n_ready x n_named: raw named means */
-  float *named_sd;   /* n_ready x n_named */
+  float *W;                  /* n_ready x d */
+  float *mean;               /* n_ready x d: each sender's mean model vector */
+  float *named_mean;         /* n_ready x n_named: raw named means */
+  float *named_sd;           /* n_ready x n_named */
 } pm__model;
 
 void pm__model_free(pm__model *m);

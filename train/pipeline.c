@@ -119,8 +119,8 @@ static void process(worker *w, size_t i, pm__item *it) {
   it->kind = PM__ITEM_TRAIN;
   it->message = NULL;
   it->sender = NULL;
-  pm_status rc = pm__source_read(p->src, i, p->opts->limits.max_bytes,
-                                 &w->buf, &err);
+  pm_status rc =
+      pm__source_read(p->src, i, p->opts->limits.max_bytes, &w->buf, &err);
   it->bytes = p->src->items[i].len;
   if (rc != PM_OK) {
     /* the message already names the file */

@@ -25,10 +25,10 @@ typedef enum {
 typedef struct {
   pm__item_kind kind;
   pm_reject_reason reason;
-  char *message;   /* for rejections: "name: problem", owned */
-  char *sender;    /* owned */
-  pm_fingerprint fp;  /* of Message-ID and own text */
-  pm_fingerprint raw; /* of the raw bytes */
+  char *message;       /* for rejections: "name: problem", owned */
+  char *sender;        /* owned */
+  pm_fingerprint fp;   /* of Message-ID and own text */
+  pm_fingerprint raw;  /* of the raw bytes */
   uint64_t sample_key; /* of the own text: orders the calibration sample */
   int64_t date;
   uint32_t chars; /* own text, characters */

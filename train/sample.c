@@ -26,8 +26,8 @@ void pm__sample_free(pm__sample *s) {
   memset(s, 0, sizeof *s);
 }
 
-bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x,
-                      uint32_t d, uint32_t chars) {
+bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x, uint32_t d,
+                      uint32_t chars) {
   if (s->k == 0)
     return true;
   if (s->n == s->k && key >= s->e[s->n - 1].key)
@@ -93,15 +93,16 @@ void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len) {
   return b;
 }
 
-pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d,
-                            size_t k, pm__sample *s, pm_error *err) {
+pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d, size_t k,
+                            pm__sample *s, pm_error *err) {
   const unsigned char *p = blob, *end = p + len;
   pm__sample_init(s, k);
   if (len < 16 || pm__get_u32(p) != SAMPLE_MAGIC)
     return pm_error_set(err, PM_CORRUPT, "sample blob: bad header");
   if (pm__get_u32(p + 4) != SAMPLE_VERSION || pm__get_u32(p + 8) != d)
-    return pm_error_set(err, PM_MISMATCH, "sample blob: other version or "
-                                          "dimension");
+    return pm_error_set(err, PM_MISMATCH,
+                        "sample blob: other version or "
+                        "dimension");
   uint32_t n = pm__get_u32(p + 12);
   p += 16;
   s->e = calloc(n > k ? n : (k ? k : 1), sizeof *s->e);

@@ -13,8 +13,8 @@
 #include "penmark/error.h"
 
 typedef struct {
-  char *path;     /* the file (owned by the source) */
-  uint64_t off;   /* the message's bytes within it (an mbox holds many) */
+  char *path;   /* the file (owned by the source) */
+  uint64_t off; /* the message's bytes within it (an mbox holds many) */
   uint64_t len;
   uint32_t index; /* message number within an mbox, 0 for plain files */
   bool mbox;

@@ -48,7 +48,8 @@ typedef struct {
 static double since(const struct timespec *t) {
   struct timespec n;
   clock_gettime(CLOCK_MONOTONIC, &n);
-  return (double)(n.tv_sec - t->tv_sec) + (double)(n.tv_nsec - t->tv_nsec) / 1e9;
+  return (double)(n.tv_sec - t->tv_sec) +
+         (double)(n.tv_nsec - t->tv_nsec) / 1e9;
 }
 
 const char *pm_reject_reason_name(pm_reject_reason r) {
@@ -161,8 +162,7 @@ static pm_status train_one(run *r, const pm__item *it, pm_error *err) {
     s->stats.sumsq[j] += v * v;
   }
   s->stats.n++;
-  if (!pm__sample_offer(&s->sample, it->sample_key, it->vec, r->d,
-                        it->chars))
+  if (!pm__sample_offer(&s->sample, it->sample_key, it->vec, r->d, it->chars))
     return pm_error_set(err, PM_NOMEM, "out of memory");
   pm__gram_add(&r->gram, it->vec);
   r->gram_dirty = true;
@@ -226,16 +226,16 @@ static pm_status commit_batch(run *r, bool reopen, pm_error *err) {
   return rc;
 }
 
-static void report(run *r, const pm__source *src, uint64_t done,
-                   uint64_t bytes, bool finalizing, bool force) {
+static void report(run *r, const pm__source *src, uint64_t done, uint64_t bytes,
+                   bool finalizing, bool force) {
   const pm_train_opts *o = r->opts;
   if (!o->progress)
     return;
   if (!force && since(&r->last_progress) < 0.1)
     return;
   clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
-  pm_train_progress p = {done, src->n, bytes, src->total_bytes, since(&r->t0),
-                         finalizing};
+  pm_train_progress p = {done,          src->n,    bytes, src->total_bytes,
+                         since(&r->t0), finalizing};
   o->progress(&p, o->progress_ctx);
 }
 
@@ -311,8 +311,9 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
                    size_t n_inputs, pm_train_summary *sum, pm_error *err) {
   memset(sum, 0, sizeof *sum);
   if (!opts || !opts->cfg || !opts->store_dir || !opts->tenant)
-    return pm_error_set(err, PM_INVAL, "training needs a store, a tenant and "
-                                       "a configuration");
+    return pm_error_set(err, PM_INVAL,
+                        "training needs a store, a tenant and "
+                        "a configuration");
   pm_status rc = pm_tenant_check(opts->tenant, err);
   if (rc != PM_OK)
     return rc;

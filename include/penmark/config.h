@@ -35,7 +35,7 @@ typedef struct pm_config pm_config;
 typedef enum {
   PM_FAM_CHAR_NGRAMS = 0, /* character n-grams of the raw own text */
   PM_FAM_WORDS,           /* words (unigrams by default) */
-  PM_FAM_SYNTAX,          /* Japanese POS n-grams; English function-word skeleton */
+  PM_FAM_SYNTAX, /* Japanese POS n-grams; English function-word skeleton */
   PM_FAM__HASHED_COUNT
 } pm_hashed_family;
 

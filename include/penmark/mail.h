@@ -33,8 +33,8 @@ typedef struct pm_mail pm_mail;
 
 /* What happened on the way to the own text (pm_mail_flags). */
 enum {
-  PM_MAIL_HTML = 1u << 0,            /* own text came from a de-tagged HTML part */
-  PM_MAIL_NO_HEADERS = 1u << 1,      /* input had no header block: all body */
+  PM_MAIL_HTML = 1u << 0,       /* own text came from a de-tagged HTML part */
+  PM_MAIL_NO_HEADERS = 1u << 1, /* input had no header block: all body */
   PM_MAIL_CHARSET_GUESSED = 1u << 2, /* charset missing, unknown or wrong */
   PM_MAIL_INVALID_UTF8 = 1u << 3,    /* undecodable bytes became U+FFFD */
   PM_MAIL_QUOTE_CUT = 1u << 4,       /* quoted or forwarded text was cut */

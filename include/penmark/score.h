@@ -103,9 +103,9 @@ typedef struct {
  * the mail's From: address. Fills *out (never fails for a bad mail: that is a
  * verdict); errors are PM_MISMATCH (scorer and profiles of different
  * configurations) and PM_NOMEM. */
-pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p,
-                        const pm_mail *mail, const char *claimed,
-                        pm_score_result *out, pm_error *err);
+pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
+                        const char *claimed, pm_score_result *out,
+                        pm_error *err);
 
 /* The result as one JSON object (no newline): file (omitted when NULL),
  * tenant (omitted when NULL), sender, verdict, probability, threshold,

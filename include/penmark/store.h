@@ -35,9 +35,10 @@ typedef struct pm_store pm_store;
 
 /* Open modes. */
 enum {
-  PM_STORE_READ = 0,       /* read only; the file must exist */
+  PM_STORE_READ = 0,        /* read only; the file must exist */
   PM_STORE_WRITE = 1u << 0, /* read and write; the file must exist */
-  PM_STORE_CREATE = 1u << 1 /* with WRITE: create DIR (one level) and the file */
+  PM_STORE_CREATE =
+      1u << 1 /* with WRITE: create DIR (one level) and the file */
 };
 
 /* Checks a tenant name: [a-z0-9][a-z0-9._-]{0,63}. PM_INVAL with a message

@@ -42,14 +42,14 @@ typedef struct {
 typedef void (*pm_train_progress_fn)(const pm_train_progress *p, void *ctx);
 
 typedef struct {
-  const char *store_dir;        /* DIR: the store is DIR/<tenant>.db */
-  const char *tenant;           /* checked: [a-z0-9][a-z0-9._-]{0,63} */
-  const pm_config *cfg;         /* borrowed for the call */
-  unsigned threads;             /* extraction threads; 0 = the cores */
-  unsigned min_mails;           /* a sender with fewer is not ready (20) */
-  bool label_by_dir;            /* sender = the mail's directory name */
-  size_t batch_mails;           /* mails per transaction (10000) */
-  pm_mail_limits limits;        /* per mail */
+  const char *store_dir;         /* DIR: the store is DIR/<tenant>.db */
+  const char *tenant;            /* checked: [a-z0-9][a-z0-9._-]{0,63} */
+  const pm_config *cfg;          /* borrowed for the call */
+  unsigned threads;              /* extraction threads; 0 = the cores */
+  unsigned min_mails;            /* a sender with fewer is not ready (20) */
+  bool label_by_dir;             /* sender = the mail's directory name */
+  size_t batch_mails;            /* mails per transaction (10000) */
+  pm_mail_limits limits;         /* per mail */
   pm_train_progress_fn progress; /* may be NULL */
   void *progress_ctx;
 } pm_train_opts;
