@@ -5,7 +5,6 @@
 #include "cli/tmp_guard.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/rmtree.h"
 
 struct pm_cli_tmp_guard {
   char *dir;
@@ -38,20 +38,6 @@ static void on_signal(int sig) {
   errno = saved;
 }
 
-static int remove_one(const char *path, const struct stat *sb, int flag,
-                      struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0; /* keep going: remove what can be removed */
-}
-
-static void rmtree(const char *dir) {
-  /* FTW_PHYS: a symbolic link is removed, never followed. */
-  nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void *watch(void *arg) {
   pm_cli_tmp_guard *g = arg;
   unsigned char b;
@@ -70,8 +56,8 @@ static void *watch(void *arg) {
    * that a file created during the first pass goes too. */
   pthread_mutex_lock(&g->lock);
   if (g->made) {
-    rmtree(g->dir);
-    rmtree(g->dir);
+    pm__rmtree(g->dir);
+    pm__rmtree(g->dir);
     pm_cli_err("interrupted (%s): temporary files in %s removed", strsignal(b),
                g->dir);
   } else {
@@ -149,7 +135,7 @@ void pm_cli_tmp_guard_free(pm_cli_tmp_guard *g) {
   close(wake[1]);
   wake[0] = wake[1] = -1;
   if (g->made)
-    rmtree(g->dir);
+    pm__rmtree(g->dir);
   pthread_mutex_destroy(&g->lock);
   free(g->dir);
   free(g);

@@ -62,8 +62,6 @@ double pm__eval_quantize(double score);
 /* Makes a fresh directory under parent (NULL: $TMPDIR or /tmp); *out
  * malloc'd. PM_IO naming the parent when it fails. */
 pm_status pm__eval_tmpdir(const char *parent, char **out, pm_error *err);
-/* Removes dir and everything under it; NULL is a no-op. */
-void pm__eval_rmtree(const char *dir);
 
 /* Seconds on the monotonic clock. */
 double pm__eval_now(void);

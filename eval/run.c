@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/rmtree.h"
 #include "eval/run.h"
 #include "eval/score_pool.h"
 #include "penmark/store.h"
@@ -155,7 +156,7 @@ out:
   pm_profiles_free(prof);
   pm_store_close(st);
   /* The store goes, whatever happened: it holds the corpus's statistics. */
-  pm__eval_rmtree(dir);
+  pm__rmtree(dir);
   free(dir);
   pm_config_free(own_cfg);
   if (rc != PM_OK) {

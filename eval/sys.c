@@ -1,7 +1,6 @@
 /* What the evaluation needs from the system: a private temporary directory
- * for the store it trains, its removal, and a clock. */
+ * for the store it trains (removed with common/rmtree.h), and a clock. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,21 +31,6 @@ pm_status pm__eval_tmpdir(const char *parent, char **out, pm_error *err) {
   }
   *out = p;
   return PM_OK;
-}
-
-static int remove_one(const char *path, const struct stat *sb, int flag,
-                      struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0; /* keep going: remove what can be removed */
-}
-
-void pm__eval_rmtree(const char *dir) {
-  /* FTW_PHYS: a symbolic link is removed, never followed. */
-  if (dir)
-    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 double pm__eval_now(void) {

@@ -179,28 +179,28 @@ bool pm__line_notes_date(pm__line l) {
 }
 
 bool pm__line_cut_marker(pm__line l) {
-  static const char *const
-      after_dashes[] = {"original message",
-                        "original appointment",
-                        "forwarded message",
-                        "forwarded by",
-                        "forward message",
-                        "forwarded e-mail",
-                        "forwarded email",
-                        "reply separator",
-                        "message d'origine",
-                        "message transf\xC3\xA9r\xC3\xA9", /* message transféré
-                                                            */
-                        "urspr\xC3\xBCngliche nachricht",  /* ursprüngliche
-                                                              Nachricht */
-                        "\xE5\x85\x83\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3"
-                        "\x82\xBB\xE3\x83"
-                        "\xBC\xE3\x82\xB8",         /* 元のメッセージ */
-                        "\xE8\xBB\xA2\xE9\x80\x81", /* 転送 */
-                        "\xE3\x82\xAA\xE3\x83\xAA\xE3\x82\xB8\xE3\x83\x8A\xE3"
-                        "\x83\xAB", /* オリジナル
-                                     */
-                        NULL};
+  static const char *const after_dashes[] = {
+      "original message",
+      "original appointment",
+      "forwarded message",
+      "forwarded by",
+      "forward message",
+      "forwarded e-mail",
+      "forwarded email",
+      "reply separator",
+      "message d'origine",
+      "message transf\xC3\xA9r\xC3\xA9", /* message transféré
+                                          */
+      "urspr\xC3\xBCngliche nachricht",  /* ursprüngliche
+                                            Nachricht */
+      "\xE5\x85\x83\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3"
+      "\x82\xBB\xE3\x83"
+      "\xBC\xE3\x82\xB8",         /* 元のメッセージ */
+      "\xE8\xBB\xA2\xE9\x80\x81", /* 転送 */
+      "\xE3\x82\xAA\xE3\x83\xAA\xE3\x82\xB8\xE3\x83\x8A\xE3"
+      "\x83\xAB", /* オリジナル
+                   */
+      NULL};
   static const char *const bare[] = {"begin forwarded message",
                                      "\xE8\xBB\xA2\xE9\x80\x81\xE3\x81\x95\xE3"
                                      "\x82\x8C\xE3\x81\x9F\xE3\x83"
@@ -368,30 +368,34 @@ bool pm__line_attribution_head(pm__line l) {
 }
 
 int pm__line_attribution(pm__line l) {
-  static const char
-      *const suffixes[] = {"wrote:",
-                           "wrote :",
-                           "writes:",
-                           "wrote\xEF\xBC\x9A",
-                           "a \xC3\xA9"
-                           "crit :",
-                           "a \xC3\xA9"
-                           "crit:",
-                           "schrieb:",
-                           "\xE6\x9B\xB8\xE3\x81\x8D\xE3\x81\xBE\xE3\x81\x97"
-                           "\xE3\x81\x9F:", /* 書きました:
-                                             */
-                           "\xE6\x9B\xB8\xE3\x81\x8D\xE3\x81\xBE\xE3\x81\x97"
-                           "\xE3\x81\x9F\xEF\xBC"
-                           "\x9A",
-                           NULL};
+  static const char *const suffixes[] = {
+      "wrote:",
+      "wrote :",
+      "writes:",
+      /* wrote： */
+      "wrote\xEF\xBC\x9A",
+      /* a écrit : */
+      "a \xC3\xA9\x63rit :",
+      /* a écrit: */
+      "a \xC3\xA9\x63rit:",
+      "schrieb:",
+      /* 書きました: */
+      "\xE6\x9B\xB8\xE3\x81\x8D\xE3\x81\xBE\xE3\x81\x97\xE3\x81\x9F:",
+      /* 書きました： */
+      "\xE6\x9B\xB8\xE3\x81\x8D\xE3\x81\xBE\xE3\x81\x97\xE3\x81"
+      "\x9F\xEF\xBC\x9A",
+      NULL,
+  };
   /* "...のメッセージ:" alone is too common in prose to trust without a date. */
   static const char *const weak_suffixes[] = {
-      "\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83\xBC\xE3\x82"
-      "\xB8:", /* のメッセージ: */
-      "\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83\xBC\xE3\x82"
-      "\xB8\xEF\xBC\x9A",
-      NULL};
+      /* のメッセージ: */
+      "\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83"
+      "\xBC\xE3\x82\xB8:",
+      /* のメッセージ： */
+      "\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83"
+      "\xBC\xE3\x82\xB8\xEF\xBC\x9A",
+      NULL,
+  };
   pm__line t = trim(l);
   /* Every form ends with a colon: the cheap test first. */
   if (t.n < 2 || (t.s[t.n - 1] != ':' && !ci_ends(t.s, t.n, "\xEF\xBC\x9A")) ||
@@ -563,65 +567,67 @@ static pm__line strip_decor(pm__line l) {
 }
 
 bool pm__para_disclaimer(const pm__lines *t, size_t a, size_t b) {
-  static const char *const headings[] = {"confidentiality notice",
-                                         "confidentiality note",
-                                         "confidentiality statement",
-                                         "confidentiality footer",
-                                         "confidential notice",
-                                         "notice of confidentiality",
-                                         "disclaimer",
-                                         "legal disclaimer",
-                                         "legal notice",
-                                         "privileged/confidential",
-                                         "privileged and confidential",
-                                         "privileged & confidential",
-                                         "confidential:",
-                                         "internet email confidentiality",
-                                         "\xE5\x85\x8D\xE8\xB2\xAC", /* 免責 */
-                                         NULL};
-  static const char
-      *const
-          openings[] =
-              {
-                  "this e-mail",
-                  "this email",
-                  "this message",
-                  "this communication",
-                  "this transmission",
-                  "this electronic",
-                  "this mail",
-                  "the information contained",
-                  "the information in this",
-                  "the information transmitted",
-                  "the contents of this",
-                  "the content of this",
-                  "any views or opinions",
-                  "if you are not the intended",
-                  "if you have received this",
-                  "\xE6\x9C\xAC\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB", /* 本メール
-                                                                       */
-                  "\xE3\x81\x93\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\xBC\xE3\x83"
-                  "\xAB", /* このメール
-                           */
-                  "\xE6\x9C\xAC\xE9\x9B\xBB\xE5\xAD\x90\xE3\x83\xA1\xE3\x83\xBC"
-                  "\xE3\x83"
-                  "\xAB", /* 本電子メール */
-                  "\xE3\x81\x93\xE3\x81\xAE\xE9\x9B\xBB\xE5\xAD\x90\xE3\x83\xA1"
-                  "\xE3\x83"
-                  "\xBC\xE3\x83\xAB", /* この電子メール */
-                  "\xE6\x9C\xAC\x65\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB", /* 本eメール
-                                                                           */
-                  "\xE6\x9C\xAC\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83\xBC"
-                  "\xE3\x82"
-                  "\xB8", /* 本メッセージ */
-                  "\xE3\x81\x93\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB"
-                  "\xE3\x83"
-                  "\xBC\xE3\x82\xB8", /* このメッセージ */
-                  "\xE5\xBD\x93\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB", /* 当メール
-                                                                       */
-                  "\xE6\x9C\xAC\x65-mail",
-                  "\xE3\x81\x93\xE3\x81\xAE\x65-mail",
-                  NULL};
+  static const char *const headings[] = {
+      "confidentiality notice",
+      "confidentiality note",
+      "confidentiality statement",
+      "confidentiality footer",
+      "confidential notice",
+      "notice of confidentiality",
+      "disclaimer",
+      "legal disclaimer",
+      "legal notice",
+      "privileged/confidential",
+      "privileged and confidential",
+      "privileged & confidential",
+      "confidential:",
+      "internet email confidentiality",
+      /* 免責 */
+      "\xE5\x85\x8D\xE8\xB2\xAC",
+      NULL,
+  };
+  static const char *const openings[] = {
+      "this e-mail",
+      "this email",
+      "this message",
+      "this communication",
+      "this transmission",
+      "this electronic",
+      "this mail",
+      "the information contained",
+      "the information in this",
+      "the information transmitted",
+      "the contents of this",
+      "the content of this",
+      "any views or opinions",
+      "if you are not the intended",
+      "if you have received this",
+      /* 本メール */
+      "\xE6\x9C\xAC\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
+      /* このメール */
+      "\xE3\x81\x93\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
+      /* 本電子メール */
+      "\xE6\x9C\xAC\xE9\x9B\xBB\xE5\xAD\x90\xE3\x83\xA1\xE3\x83"
+      "\xBC\xE3\x83\xAB",
+      /* この電子メール */
+      "\xE3\x81\x93\xE3\x81\xAE\xE9\x9B\xBB\xE5\xAD\x90\xE3\x83"
+      "\xA1\xE3\x83\xBC\xE3\x83\xAB",
+      /* 本eメール */
+      "\xE6\x9C\xAC\x65\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
+      /* 本メッセージ */
+      "\xE6\x9C\xAC\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83"
+      "\xBC\xE3\x82\xB8",
+      /* このメッセージ */
+      "\xE3\x81\x93\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82"
+      "\xBB\xE3\x83\xBC\xE3\x82\xB8",
+      /* 当メール */
+      "\xE5\xBD\x93\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
+      /* 本e-mail */
+      "\xE6\x9C\xAC\x65-mail",
+      /* このe-mail */
+      "\xE3\x81\x93\xE3\x81\xAE\x65-mail",
+      NULL,
+  };
   size_t first = a;
   while (first < b && pm__line_separator(pm__lines_at(t, first)))
     first++;
