@@ -18,7 +18,6 @@
  * same corpus for its per-mail scoring time. A missing corpus is skipped.
  * Numbers only; nothing is asserted. */
 #include <cblas.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "common/rmtree.h"
 #include "penmark/penmark.h"
 #include "penmark/score.h"
 #include "penmark/train.h"
@@ -43,14 +43,6 @@ typedef struct {
 } pass_stats;
 
 static volatile double sink;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
 
 /* Trains tenant "bench" in store_dir on the corpus's training split. */
 static bool train(const pm_eval_corpus *c, const pm_config *cfg,
@@ -327,7 +319,7 @@ out:
   pm_store_close(st);
   pm_train_summary_free(&sum);
   if (made)
-    nftw(store_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    pm__rmtree(store_dir);
   pm_eval_corpus_free(c);
   pm_config_free(cfg);
   free(dir);

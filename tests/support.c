@@ -1,10 +1,11 @@
 /* Shared helpers for the Check suites (see tests/support.h). */
 #include "support.h"
 
+#include "common/rmtree.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +24,15 @@ char *pm_test_fixture_path(const char *name) {
   return p;
 }
 
-char *pm_test_read_fixture(const char *name, size_t *len) {
-  char *path = pm_test_fixture_path(name);
+char *pm_test_slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "fixture %s: %s", path, strerror(errno));
-  free(path);
-  size_t cap = 4096, n = 0;
+  if (!f) {
+    ck_assert_msg(errno == ENOENT, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0, got;
   char *buf = malloc(cap);
   ck_assert_ptr_nonnull(buf);
-  size_t got;
   while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
     n += got;
     if (cap - n - 1 == 0) {
@@ -40,10 +41,24 @@ char *pm_test_read_fixture(const char *name, size_t *len) {
       ck_assert_ptr_nonnull(buf);
     }
   }
+  ck_assert_msg(!ferror(f), "%s: read error", path);
   fclose(f);
   buf[n] = '\0';
   if (len)
     *len = n;
+  return buf;
+}
+
+char *pm_test_read_file(const char *path, size_t *len) {
+  char *buf = pm_test_slurp(path, len);
+  ck_assert_msg(buf != NULL, "%s: no such file", path);
+  return buf;
+}
+
+char *pm_test_read_fixture(const char *name, size_t *len) {
+  char *path = pm_test_fixture_path(name);
+  char *buf = pm_test_read_file(path, len);
+  free(path);
   return buf;
 }
 
@@ -59,17 +74,8 @@ char *pm_test_tmpdir(void) {
   return p;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 void pm_test_rmtree(const char *path) {
-  if (path)
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  pm__rmtree(path);
 }
 
 char *pm_test_fmt(const char *f, ...) {

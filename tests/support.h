@@ -14,6 +14,14 @@ char *pm_test_fixture_path(const char *name);
  * fails the test when missing. */
 char *pm_test_read_fixture(const char *name, size_t *len);
 
+/* The whole file, malloc'd and NUL-terminated; *len (when len is not NULL)
+ * gets its length. NULL when the file does not exist; any other error
+ * fails the test. */
+char *pm_test_slurp(const char *path, size_t *len);
+
+/* The same, failing the test when the file does not exist either. */
+char *pm_test_read_file(const char *path, size_t *len);
+
 /* Creates a fresh temporary directory (removed by pm_test_rmtree). */
 char *pm_test_tmpdir(void);
 void pm_test_rmtree(const char *path);

@@ -36,24 +36,6 @@ static char *sample_corpus(void) {
   return pm_test_fmt("%s/sample/corpus", data ? data : "data");
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0, got;
-  char *b = malloc(cap);
-  ck_assert_ptr_nonnull(b);
-  while ((got = fread(b + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (cap - n - 1 == 0) {
-      b = realloc(b, cap *= 2);
-      ck_assert_ptr_nonnull(b);
-    }
-  }
-  fclose(f);
-  b[n] = '\0';
-  return b;
-}
-
 static size_t count_lines(const char *s) {
   size_t n = 0;
   for (; *s; s++)
@@ -117,14 +99,14 @@ START_TEST(sample_corpus_eval) {
 
   /* The trials file: header and the protocol's trials. protocol.py gives
    * 159 for the sample corpus (32 genuine, 52 impostor, 75 insider). */
-  char *t = slurp(tsv);
+  char *t = pm_test_read_file(tsv, NULL);
   const char head[] = "mail\tclaimed\tlabel\tscore\tabstained\n";
   ck_assert_int_eq(strncmp(t, head, sizeof head - 1), 0);
   ck_assert_uint_eq(count_lines(t) - 1, protocol_trials(corpus));
   ck_assert_uint_eq(count_lines(t) - 1, 159);
 
   /* The report, in the file and on stdout. */
-  char *r = slurp(rep);
+  char *r = pm_test_read_file(rep, NULL);
   cJSON *j = cJSON_Parse(r), *jo = cJSON_Parse(out);
   ck_assert_msg(j != NULL, "report is not JSON: %s", r);
   ck_assert_msg(jo != NULL, "stdout is not JSON: %s", out);
@@ -143,7 +125,7 @@ START_TEST(sample_corpus_eval) {
   ck_assert_ptr_nonnull(strstr(err, "impostor"));
   ck_assert_ptr_nonnull(strstr(err, "AUC"));
 
-  char *s = slurp(svg);
+  char *s = pm_test_read_file(svg, NULL);
   ck_assert_int_eq(strncmp(s, "<svg", 4), 0);
   ck_assert_ptr_nonnull(strstr(s, "</svg>"));
   ck_assert_ptr_nonnull(strstr(s, "impostor vs genuine (AUC"));
@@ -170,7 +152,7 @@ START_TEST(threads_do_not_change_scores) {
   char *a2 = pm_test_fmt("'%s' --threads 3 --trials-out '%s'", corpus, t2);
   ck_assert_int_eq(run_eval(a1, NULL, NULL), 0);
   ck_assert_int_eq(run_eval(a2, NULL, NULL), 0);
-  char *s1 = slurp(t1), *s2 = slurp(t2);
+  char *s1 = pm_test_read_file(t1, NULL), *s2 = pm_test_read_file(t2, NULL);
   ck_assert_str_eq(s1, s2);
   free(s1);
   free(s2);
@@ -236,7 +218,7 @@ START_TEST(unscorable_mail) {
         continue;
       char *from = pm_test_fmt("%s/%s", sd, e->d_name),
            *to = pm_test_fmt("%s/%s", dd, e->d_name);
-      char *body = slurp(from);
+      char *body = pm_test_read_file(from, NULL);
       pm_test_write_file(to, body, strlen(body));
       if (i == 1 && (!last || strcmp(to, last) > 0)) {
         free(last);
@@ -261,7 +243,7 @@ START_TEST(unscorable_mail) {
   cJSON *u = cJSON_GetObjectItem(j, "unscorable");
   ck_assert_double_eq(cJSON_GetObjectItem(u, "mails")->valuedouble, 1);
   ck_assert_double_eq(cJSON_GetObjectItem(u, "trials")->valuedouble, 1);
-  char *t = slurp(tsv);
+  char *t = pm_test_read_file(tsv, NULL);
   const char *base = strrchr(last, '/') + 1;
   char *row = pm_test_fmt(
       "dana.whitfield@harborpine.example/%s\tshota.yamamoto@harborpine."

@@ -227,18 +227,10 @@ static int health(const char *sock) {
   return st;
 }
 
+/* A daemon's log so far; "" before it has one. */
 static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return strdup("");
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = calloc(1, (size_t)n + 1);
-  size_t got = fread(s, 1, (size_t)n, f);
-  (void)got;
-  fclose(f);
-  return s;
+  char *s = pm_test_slurp(path, NULL);
+  return s ? s : strdup("");
 }
 
 /* Waits up to timeout_s for the daemon to exit; its exit status, or -1 (and

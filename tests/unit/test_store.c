@@ -74,22 +74,6 @@ static bool exists(const char *path) {
   return stat(path, &sb) == 0;
 }
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-  ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  ck_assert_int_ge(n, 0);
-  rewind(f);
-  char *buf = malloc((size_t)n + 1);
-  ck_assert_ptr_nonnull(buf);
-  ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  buf[n] = '\0';
-  *len = (size_t)n;
-  return buf;
-}
-
 static pm_store *open_ok(const char *d, unsigned mode) {
   pm_store *st = NULL;
   pm_error err;
@@ -472,7 +456,7 @@ START_TEST(test_config_mismatch) {
   pm_store_close(create_ok());
   char *path = in_dir(dir, "acme.db");
   size_t n0, n1;
-  char *before = slurp(path, &n0);
+  char *before = pm_test_read_file(path, &n0);
   pm_store *st = (pm_store *)1;
   pm_error err;
   unsigned modes[] = {PM_STORE_READ, PM_STORE_WRITE,
@@ -492,7 +476,7 @@ START_TEST(test_config_mismatch) {
     ck_assert_msg(strstr(m, "lang (absent) vs \"ja\""), "%s", m);
     ck_assert_msg(!strstr(m, "char_ngrams"), "%s", m);
   }
-  char *after = slurp(path, &n1);
+  char *after = pm_test_read_file(path, &n1);
   ck_assert_uint_eq(n0, n1);
   ck_assert_int_eq(memcmp(before, after, n0), 0);
   free(before);
@@ -523,7 +507,7 @@ END_TEST
 static void refused_untouched(const char *path, pm_status want,
                               const char *needle) {
   size_t n0, n1;
-  char *before = slurp(path, &n0);
+  char *before = pm_test_read_file(path, &n0);
   int entries = count_entries(dir);
   unsigned modes[] = {PM_STORE_READ, PM_STORE_WRITE,
                       PM_STORE_WRITE | PM_STORE_CREATE};
@@ -536,7 +520,7 @@ static void refused_untouched(const char *path, pm_status want,
     ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, needle),
                   "message: %s", err.msg);
   }
-  char *after = slurp(path, &n1);
+  char *after = pm_test_read_file(path, &n1);
   ck_assert_uint_eq(n0, n1);
   ck_assert_int_eq(memcmp(before, after, n0), 0);
   ck_assert_int_eq(count_entries(dir), entries);
@@ -594,10 +578,10 @@ START_TEST(test_foreign_sqlite) {
   char *wal = in_dir(dir, "acme.db-wal");
   ck_assert(exists(wal));
   size_t n0, n1;
-  char *before = slurp(wal, &n0);
+  char *before = pm_test_read_file(wal, &n0);
   ck_assert_uint_gt(n0, 0);
   refused_untouched(path, PM_CORRUPT, "application_id is 0x00000000");
-  char *after = slurp(wal, &n1);
+  char *after = pm_test_read_file(wal, &n1);
   ck_assert_uint_eq(n0, n1);
   ck_assert_int_eq(memcmp(before, after, n0), 0);
   free(before);
@@ -637,7 +621,7 @@ START_TEST(test_verify_corrupt) {
   /* Trash the pages after the schema, meta and senders roots. */
   char *path = in_dir(dir, "acme.db");
   size_t n;
-  char *bytes = slurp(path, &n);
+  char *bytes = pm_test_read_file(path, &n);
   ck_assert_uint_gt(n, 40 * 4096);
   for (size_t i = 8 * 4096; i < n - 4096; i++)
     bytes[i] = (char)(i * 7 + 3);
@@ -1026,7 +1010,7 @@ START_TEST(test_no_text_leak) {
   char *path = in_dir(dir, "acme.db"), *wal = in_dir(dir, "acme.db-wal");
   ck_assert(!exists(wal)); /* checkpointed into the file and removed */
   size_t n;
-  char *bytes = slurp(path, &n);
+  char *bytes = pm_test_read_file(path, &n);
   ck_assert_ptr_null(memmem(bytes, n, "wire 250,000", 12));
   ck_assert_ptr_null(memmem(bytes, n, "Dear Alice", 10));
   strings allowed = allowed_text(path);

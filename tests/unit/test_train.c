@@ -53,33 +53,6 @@ static bool exists(const char *path) {
   return lstat(path, &st) == 0;
 }
 
-/* The whole file, malloc'd and NUL-terminated; NULL when it does not
- * exist. */
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    ck_assert_msg(errno == ENOENT, "%s: %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, n = 0, got;
-  char *buf = malloc(cap);
-  ck_assert_ptr_nonnull(buf);
-  while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (cap - n - 1 == 0) {
-      cap *= 2;
-      buf = realloc(buf, cap);
-      ck_assert_ptr_nonnull(buf);
-    }
-  }
-  ck_assert(!ferror(f));
-  fclose(f);
-  buf[n] = '\0';
-  if (len)
-    *len = n;
-  return buf;
-}
-
 static void write_str(const char *path, const char *text) {
   pm_test_write_file(path, text, strlen(text));
 }
@@ -277,7 +250,7 @@ static void score_bytes(model *m, const char *data, size_t len,
 static void score_file(model *m, const char *path, const char *claimed,
                        pm_score_result *res) {
   size_t len;
-  char *data = slurp(path, &len);
+  char *data = pm_test_slurp(path, &len);
   ck_assert_msg(data != NULL, "%s missing", path);
   score_bytes(m, data, len, claimed, res);
   free(data);
@@ -638,9 +611,9 @@ START_TEST(sample_privacy) {
   char *empty_path = pm_test_fmt("%s/demo.db", empty_dir);
   char *empty_wal = pm_test_fmt("%s/demo.db-wal", empty_dir);
   size_t elen, ewlen = 0;
-  char *empty = slurp(empty_path, &elen);
+  char *empty = pm_test_slurp(empty_path, &elen);
   ck_assert_ptr_nonnull(empty);
-  char *ewal = slurp(empty_wal, &ewlen);
+  char *ewal = pm_test_slurp(empty_wal, &ewlen);
   if (ewal) {
     empty = realloc(empty, elen + ewlen + 1);
     ck_assert_ptr_nonnull(empty);
@@ -656,7 +629,7 @@ START_TEST(sample_privacy) {
   for (size_t s = 0; s < c.senders.n; s++)
     for (size_t i = 0; i < c.files[s].n; i++) {
       size_t len;
-      char *raw = slurp(c.files[s].v[i], &len);
+      char *raw = pm_test_slurp(c.files[s].v[i], &len);
       pm_mail *m = NULL;
       ck_assert_int_eq(pm_mail_parse(raw, len, NULL, &m, &err), PM_OK);
       const char *sender = pm_mail_sender(m);
@@ -687,7 +660,7 @@ START_TEST(sample_privacy) {
   char *db = pm_test_fmt("%s/demo.db", g_store),
        *wal = pm_test_fmt("%s/demo.db-wal", g_store);
   size_t dlen = 0, wlen = 0;
-  char *dbytes = slurp(db, &dlen), *wbytes = slurp(wal, &wlen);
+  char *dbytes = pm_test_slurp(db, &dlen), *wbytes = pm_test_slurp(wal, &wlen);
   ck_assert_ptr_nonnull(dbytes);
   /* the file is read right: the addresses are in it, as they should be */
   static const char addr[] = "dana.whitfield@harborpine.example";
@@ -775,7 +748,7 @@ START_TEST(idempotent) {
       pm_test_fmt("%s/sample/corpus/tomas.reyes@harborpine.example/0003.eml",
                   pm_test_data_dir());
   size_t olen;
-  char *obytes = slurp(orig, &olen);
+  char *obytes = pm_test_slurp(orig, &olen);
   ck_assert_ptr_nonnull(obytes);
   char *changed = pm_test_fmt("X-Archived-By: mailstore 4.2\n%s", obytes);
   write_str(copy, changed);
@@ -1381,7 +1354,7 @@ START_TEST(other_config_refused) {
   pm_train_summary_free(&s);
   char *db = pm_test_fmt("%s/acme.db", store);
   size_t len1;
-  char *before = slurp(db, &len1);
+  char *before = pm_test_slurp(db, &len1);
 
   o.cfg = other;
   pm_error_clear(&err);
@@ -1392,7 +1365,7 @@ START_TEST(other_config_refused) {
   ck_assert_uint_eq(s.mails_trained, 0);
   pm_train_summary_free(&s);
   size_t len2;
-  char *after = slurp(db, &len2);
+  char *after = pm_test_slurp(db, &len2);
   ck_assert_uint_eq(len1, len2);
   ck_assert(memcmp(before, after, len1) == 0);
 
@@ -1443,7 +1416,7 @@ START_TEST(not_a_store_left_alone) {
   ck_assert_uint_eq(s.mails_trained, 0);
   pm_train_summary_free(&s);
   size_t len;
-  char *now = slurp(db, &len);
+  char *now = pm_test_slurp(db, &len);
   ck_assert_uint_eq(len, sizeof junk - 1);
   ck_assert(memcmp(now, junk, len) == 0);
   strlist entries = {0};
