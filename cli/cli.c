@@ -71,7 +71,9 @@ const char *pm_cli_input_name(const char *path) {
   return strcmp(path, "-") == 0 ? "<stdin>" : path;
 }
 
-bool pm_cli_read_mail(const char *path, pm__buf *buf, const pm_mail_limits *lim,
+/* Reads and parses one mail file into *out (free with pm_mail_free), using
+ * buf for the bytes; false after a message naming the input. */
+static bool read_mail(const char *path, pm__buf *buf, const pm_mail_limits *lim,
                       pm_mail **out) {
   pm_error err;
   pm_error_clear(&err);
@@ -86,4 +88,23 @@ bool pm_cli_read_mail(const char *path, pm__buf *buf, const pm_mail_limits *lim,
     return false;
   }
   return true;
+}
+
+int pm_cli_each_mail(char *const *paths, int n, pm_cli_mail_fn fn, void *ctx) {
+  pm_mail_limits lim;
+  pm_mail_limits_default(&lim);
+  pm__buf buf = {0};
+  int failed = 0;
+  for (int i = 0; i < n; i++) {
+    pm_mail *m = NULL;
+    if (!read_mail(paths[i], &buf, &lim, &m)) {
+      failed++;
+      continue;
+    }
+    if (!fn(paths[i], pm_cli_input_name(paths[i]), m, ctx))
+      failed++;
+    pm_mail_free(m);
+  }
+  pm__buf_free(&buf);
+  return failed;
 }

@@ -36,11 +36,17 @@ cJSON *pm_cli_add_number(cJSON *obj, const char *key, double v);
 bool pm_cli_parse_count(const char *opt, const char *arg, long min, long max,
                         long *out);
 
-/* Reads and parses one mail file ("-" = standard input) into *out (free
- * with pm_mail_free), using buf for the bytes. On failure prints
- * "penmark: NAME: problem" and returns false. */
-bool pm_cli_read_mail(const char *path, pm__buf *buf, const pm_mail_limits *lim,
-                      pm_mail **out);
+/* What a command does with one parsed mail: true when it was handled; false
+ * after a message naming the input (name) when it was not. The mail is
+ * borrowed for the call. */
+typedef bool (*pm_cli_mail_fn)(const char *path, const char *name,
+                               const pm_mail *m, void *ctx);
+
+/* Reads and parses each of the n mail files in turn ("-" = standard input,
+ * default limits) and hands each mail to fn. A file that cannot be read or
+ * is not a mail gets "penmark: NAME: problem" and the next file is taken.
+ * Returns how many inputs failed, fn's refusals included. */
+int pm_cli_each_mail(char *const *paths, int n, pm_cli_mail_fn fn, void *ctx);
 
 /* How messages name an input: "<stdin>" for "-", else the path. */
 const char *pm_cli_input_name(const char *path);

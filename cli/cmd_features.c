@@ -66,6 +66,32 @@ static cJSON *mail_json(const char *file, const pm_mail *m,
   return o;
 }
 
+typedef struct {
+  pm_extractor *x;
+  pm_features *f;
+  bool show_text;
+} job;
+
+/* One mail's line (pm_cli_mail_fn). */
+static bool print_one(const char *path, const char *name, const pm_mail *m,
+                      void *ctx) {
+  (void)path;
+  job *jb = ctx;
+  pm_error err;
+  pm_error_clear(&err);
+  if (pm_extract_mail(jb->x, m, jb->f, &err) != PM_OK) {
+    pm_cli_err("%s: %s", name, pm_error_message(&err));
+    return false;
+  }
+  cJSON *j = mail_json(name, m, jb->f, jb->show_text);
+  if (!j) {
+    pm_cli_err("out of memory");
+    return false;
+  }
+  pm_cli_print_json(stdout, j);
+  return true;
+}
+
 int pm_cmd_features(int argc, char **argv) {
   static const struct option opts[] = {
       {"show-text", no_argument, 0, 't'},
@@ -111,35 +137,8 @@ int pm_cmd_features(int argc, char **argv) {
     pm_config_free(cfg);
     return PM_EXIT_FAIL;
   }
-  pm_mail_limits lim;
-  pm_mail_limits_default(&lim);
-  pm__buf buf = {0};
-  int failed = 0;
-  for (int i = optind; i < argc; i++) {
-    const char *path = argv[i];
-    const char *name = pm_cli_input_name(path);
-    pm_mail *m = NULL;
-    pm_error_clear(&err);
-    if (!pm_cli_read_mail(path, &buf, &lim, &m)) {
-      failed++;
-      continue;
-    }
-    if (pm_extract_mail(x, m, f, &err) != PM_OK) {
-      pm_cli_err("%s: %s", name, pm_error_message(&err));
-      pm_mail_free(m);
-      failed++;
-      continue;
-    }
-    cJSON *j = mail_json(name, m, f, show_text);
-    pm_mail_free(m);
-    if (!j) {
-      pm_cli_err("out of memory");
-      failed++;
-      continue;
-    }
-    pm_cli_print_json(stdout, j);
-  }
-  pm__buf_free(&buf);
+  job jb = {x, f, show_text};
+  int failed = pm_cli_each_mail(argv + optind, argc - optind, print_one, &jb);
   pm_features_free(f);
   pm_extractor_free(x);
   pm_config_free(cfg);

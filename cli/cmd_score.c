@@ -42,6 +42,40 @@ static void dir_label(const char *path, char *buf, size_t cap) {
   snprintf(buf, cap, "%.*s", (int)(slash - start), start);
 }
 
+typedef struct {
+  pm_scorer *sc;
+  const pm_profiles *prof;
+  const char *sender; /* --sender, or NULL */
+  bool label_by_dir;
+} job;
+
+/* One mail's result line (pm_cli_mail_fn). */
+static bool score_one(const char *path, const char *name, const pm_mail *m,
+                      void *ctx) {
+  job *jb = ctx;
+  char label[512];
+  const char *claimed = jb->sender;
+  if (jb->label_by_dir && !jb->sender) {
+    dir_label(path, label, sizeof label);
+    claimed = label;
+  }
+  pm_error err;
+  pm_error_clear(&err);
+  pm_score_result res;
+  if (pm_score_mail(jb->sc, jb->prof, m, claimed, &res, &err) != PM_OK) {
+    pm_cli_err("%s: %s", name, pm_error_message(&err));
+    return false;
+  }
+  char *j = pm_score_result_json(&res, name, NULL);
+  if (!j) {
+    pm_cli_err("out of memory");
+    return false;
+  }
+  puts(j);
+  free(j);
+  return true;
+}
+
 int pm_cmd_score(int argc, char **argv) {
   static const struct option opts[] = {
       {"tenant", required_argument, 0, 't'},
@@ -117,43 +151,8 @@ int pm_cmd_score(int argc, char **argv) {
   }
   pm_store_close(st);
   st = NULL;
-  pm_mail_limits lim;
-  pm_mail_limits_default(&lim);
-  pm__buf buf = {0};
-  int failed = 0;
-  for (int i = optind; i < argc; i++) {
-    const char *path = argv[i];
-    const char *name = pm_cli_input_name(path);
-    pm_mail *m = NULL;
-    pm_error_clear(&err);
-    if (!pm_cli_read_mail(path, &buf, &lim, &m)) {
-      failed++;
-      continue;
-    }
-    char label[512];
-    const char *claimed = sender;
-    if (label_by_dir && !sender) {
-      dir_label(path, label, sizeof label);
-      claimed = label;
-    }
-    pm_score_result res;
-    if (pm_score_mail(sc, prof, m, claimed, &res, &err) != PM_OK) {
-      pm_cli_err("%s: %s", name, pm_error_message(&err));
-      pm_mail_free(m);
-      failed++;
-      continue;
-    }
-    pm_mail_free(m);
-    char *j = pm_score_result_json(&res, name, NULL);
-    if (!j) {
-      pm_cli_err("out of memory");
-      failed++;
-      continue;
-    }
-    puts(j);
-    free(j);
-  }
-  pm__buf_free(&buf);
+  job jb = {sc, prof, sender, label_by_dir};
+  int failed = pm_cli_each_mail(argv + optind, argc - optind, score_one, &jb);
   exit_code = failed ? PM_EXIT_FAIL : PM_EXIT_OK;
 out:
   pm_scorer_free(sc);

@@ -117,7 +117,7 @@ int pm_cli_score_remote(const char *socket, const char *tenant,
   pm__buf mail = {0};
   int failed = 0;
   for (int i = 0; i < n; i++) {
-    const char *name = strcmp(files[i], "-") == 0 ? "<stdin>" : files[i];
+    const char *name = pm_cli_input_name(files[i]);
     pm_error_clear(&err);
     if (pm__read_file(files[i], lim.max_bytes, &mail, &err) != PM_OK) {
       pm_cli_err("%s", pm_error_message(&err));
