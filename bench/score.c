@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "common/rmtree.h"
+#include "common/tmpdir.h"
 #include "penmark/penmark.h"
 #include "penmark/score.h"
 #include "penmark/train.h"

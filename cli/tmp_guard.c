@@ -7,18 +7,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "common/rmtree.h"
+#include "common/tmpdir.h"
 
 struct pm_cli_tmp_guard {
-  char *dir;
-  bool made;            /* dir exists (under lock) */
+  char *dir;            /* NULL until made (under lock) */
   pthread_mutex_t lock; /* held while the directory is being made */
   pthread_t watcher;
   struct sigaction old[3];
@@ -55,7 +53,7 @@ static void *watch(void *arg) {
    * (or not). Workers may still be writing into it: remove it twice, so
    * that a file created during the first pass goes too. */
   pthread_mutex_lock(&g->lock);
-  if (g->made) {
+  if (g->dir) {
     pm__rmtree(g->dir);
     pm__rmtree(g->dir);
     pm_cli_err("interrupted (%s): temporary files in %s removed", strsignal(b),
@@ -67,17 +65,11 @@ static void *watch(void *arg) {
 }
 
 pm_cli_tmp_guard *pm_cli_tmp_guard_new(const char *what) {
-  const char *parent = getenv("TMPDIR");
-  if (!parent || !*parent)
-    parent = "/tmp";
   pm_cli_tmp_guard *g = calloc(1, sizeof *g);
-  size_t n = strlen(parent) + strlen(what) + 32;
-  if (!g || !(g->dir = malloc(n))) {
-    free(g);
+  if (!g) {
     pm_cli_err("out of memory");
     return NULL;
   }
-  snprintf(g->dir, n, "%s/penmark-%s.XXXXXX", parent, what);
   pthread_mutex_init(&g->lock, NULL);
   /* The watcher and the handlers first, the directory last: whenever a
    * signal comes, either nothing exists yet or the watcher sees it. */
@@ -99,21 +91,20 @@ pm_cli_tmp_guard *pm_cli_tmp_guard_new(const char *what) {
   sigemptyset(&sa.sa_mask);
   for (int i = 0; i < 3; i++)
     sigaction(guarded[i], &sa, &g->old[i]);
-  if (!mkdtemp(g->dir)) {
+  const char *parent;
+  g->dir = pm__make_tmpdir(NULL, what, &parent);
+  if (!g->dir) {
     pm_cli_err("cannot make a temporary directory in %s: %s", parent,
                strerror(errno));
     pthread_mutex_unlock(&g->lock);
-    g->made = false;
     pm_cli_tmp_guard_free(g);
     return NULL;
   }
-  g->made = true;
   pthread_mutex_unlock(&g->lock);
   return g;
 fail:
   pthread_mutex_unlock(&g->lock);
   pthread_mutex_destroy(&g->lock);
-  free(g->dir);
   free(g);
   return NULL;
 }
@@ -134,8 +125,7 @@ void pm_cli_tmp_guard_free(pm_cli_tmp_guard *g) {
   close(wake[0]);
   close(wake[1]);
   wake[0] = wake[1] = -1;
-  if (g->made)
-    pm__rmtree(g->dir);
+  pm__rmtree(g->dir);
   pthread_mutex_destroy(&g->lock);
   free(g->dir);
   free(g);

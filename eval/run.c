@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/rmtree.h"
+#include "common/tmpdir.h"
 #include "eval/run.h"
 #include "eval/score_pool.h"
 #include "penmark/store.h"

@@ -1,7 +1,7 @@
 /* Shared helpers for the Check suites (see tests/support.h). */
 #include "support.h"
 
-#include "common/rmtree.h"
+#include "common/tmpdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,14 +63,8 @@ char *pm_test_read_fixture(const char *name, size_t *len) {
 }
 
 char *pm_test_tmpdir(void) {
-  const char *base = getenv("TMPDIR");
-  if (!base)
-    base = "/tmp";
-  size_t n = strlen(base) + 32;
-  char *p = malloc(n);
-  ck_assert_ptr_nonnull(p);
-  snprintf(p, n, "%s/pmtest.XXXXXX", base);
-  ck_assert_ptr_nonnull(mkdtemp(p));
+  char *p = pm__make_tmpdir(NULL, "test", NULL);
+  ck_assert_msg(p != NULL, "temporary directory: %s", strerror(errno));
   return p;
 }
 
