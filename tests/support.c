@@ -3,6 +3,7 @@
 
 #include "common/tmpdir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -60,6 +61,25 @@ char *pm_test_read_fixture(const char *name, size_t *len) {
   char *buf = pm_test_read_file(path, len);
   free(path);
   return buf;
+}
+
+int pm_test_count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+  closedir(d);
+  return n;
+}
+
+size_t pm_test_count_lines(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
 }
 
 char *pm_test_tmpdir(void) {

@@ -22,6 +22,13 @@ char *pm_test_slurp(const char *path, size_t *len);
 /* The same, failing the test when the file does not exist either. */
 char *pm_test_read_file(const char *path, size_t *len);
 
+/* Entries of a directory other than "." and ".."; -1 when it cannot be
+ * opened. */
+int pm_test_count_entries(const char *dir);
+
+/* Newline characters in s. */
+size_t pm_test_count_lines(const char *s);
+
 /* Creates a fresh temporary directory (removed by pm_test_rmtree). */
 char *pm_test_tmpdir(void);
 void pm_test_rmtree(const char *path);

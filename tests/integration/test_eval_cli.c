@@ -36,24 +36,6 @@ static char *sample_corpus(void) {
   return pm_test_fmt("%s/sample/corpus", data ? data : "data");
 }
 
-static size_t count_lines(const char *s) {
-  size_t n = 0;
-  for (; *s; s++)
-    n += *s == '\n';
-  return n;
-}
-
-static int count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  ck_assert_ptr_nonnull(d);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-  closedir(d);
-  return n;
-}
-
 /* The number of trials of a corpus by this module's protocol functions. */
 static size_t protocol_trials(const char *corpus) {
   pm_eval_corpus *c = NULL;
@@ -72,7 +54,7 @@ static int run_eval(const char *args, char **out, char **err) {
   char *cmd =
       pm_test_fmt("TMPDIR='%s' '%s' eval %s", t, pm_test_penmark(), args);
   int rc = pm_test_run(cmd, out, err);
-  ck_assert_msg(count_entries(t) == 0, "temporary store left in %s", t);
+  ck_assert_msg(pm_test_count_entries(t) == 0, "temporary store left in %s", t);
   free(cmd);
   free(t);
   return rc;
@@ -102,8 +84,8 @@ START_TEST(sample_corpus_eval) {
   char *t = pm_test_read_file(tsv, NULL);
   const char head[] = "mail\tclaimed\tlabel\tscore\tabstained\n";
   ck_assert_int_eq(strncmp(t, head, sizeof head - 1), 0);
-  ck_assert_uint_eq(count_lines(t) - 1, protocol_trials(corpus));
-  ck_assert_uint_eq(count_lines(t) - 1, 159);
+  ck_assert_uint_eq(pm_test_count_lines(t) - 1, protocol_trials(corpus));
+  ck_assert_uint_eq(pm_test_count_lines(t) - 1, 159);
 
   /* The report, in the file and on stdout. */
   char *r = pm_test_read_file(rep, NULL);
@@ -250,7 +232,7 @@ START_TEST(unscorable_mail) {
       "example\timpostor\t0.500000\t1\n",
       base);
   ck_assert_msg(strstr(t, row) != NULL, "no abstained row %s in\n%s", row, t);
-  ck_assert_uint_eq(count_lines(t) - 1, protocol_trials(corpus));
+  ck_assert_uint_eq(pm_test_count_lines(t) - 1, protocol_trials(corpus));
   cJSON_Delete(j);
   free(row);
   free(t);
@@ -321,18 +303,6 @@ START_TEST(usage_errors) {
 }
 END_TEST
 
-/* Entries of a directory other than . and .. */
-static size_t dir_entries(const char *path) {
-  DIR *d = opendir(path);
-  ck_assert_msg(d != NULL, "%s: %s", path, strerror(errno));
-  size_t n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-  closedir(d);
-  return n;
-}
-
 /* Starts an evaluation of the sample corpus with TMPDIR=tmpdir, sends it
  * SIGINT after delay_ms, and returns its wait status. */
 static int interrupted_eval(const char *tmpdir, long delay_ms) {
@@ -383,7 +353,7 @@ START_TEST(interrupt_leaves_no_store) {
               (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT);
     ck_assert_msg(ok, "delay %ld ms: wait status %d", delays[i], st);
     interrupted += WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGINT;
-    ck_assert_msg(dir_entries(tdir) == 0,
+    ck_assert_msg(pm_test_count_entries(tdir) == 0,
                   "delay %ld ms: the temporary store was left in %s", delays[i],
                   tdir);
   }

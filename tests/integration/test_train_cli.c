@@ -76,13 +76,6 @@ static const char *str(const cJSON *o, const char *key) {
   return v->valuestring;
 }
 
-static size_t count_lines(const char *s) {
-  size_t n = 0;
-  for (; *s; s++)
-    n += *s == '\n';
-  return n;
-}
-
 static size_t corpus_files(void) {
   char *out = NULL;
   int rc =
@@ -192,7 +185,7 @@ START_TEST(score_json_lines) {
           "'%s' score --tenant demo --store '%s' '%s'/sample/inbound/*.eml",
           pm_test_penmark(), store, pm_test_data_dir());
   ck_assert_msg(rc == 0, "score exited %d: %s", rc, err);
-  ck_assert_uint_eq(count_lines(out), 24);
+  ck_assert_uint_eq(pm_test_count_lines(out), 24);
   size_t genuine = 0, flagged = 0;
   char *save = NULL;
   for (char *line = strtok_r(out, "\n", &save); line;
@@ -232,7 +225,7 @@ START_TEST(score_missing_file) {
   ck_assert_int_ne(rc, 0);
   ck_assert_int_lt(rc, 128); /* failed, not crashed */
   ck_assert_msg(strstr(err, "no-such-mail.eml"), "stderr: %s", err);
-  ck_assert_uint_eq(count_lines(out), 2);
+  ck_assert_uint_eq(pm_test_count_lines(out), 2);
   ck_assert_ptr_nonnull(strstr(out, "genuine-dana.whitfield-1.eml"));
   ck_assert_ptr_nonnull(strstr(out, "impostor-tomas.reyes-1.eml"));
   free(out);

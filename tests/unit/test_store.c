@@ -56,19 +56,6 @@ static char *in_dir(const char *d, const char *name) {
   return p;
 }
 
-static int count_entries(const char *d) {
-  DIR *dh = opendir(d);
-  if (!dh)
-    return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(dh)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-      n++;
-  closedir(dh);
-  return n;
-}
-
 static bool exists(const char *path) {
   struct stat sb;
   return stat(path, &sb) == 0;
@@ -139,7 +126,7 @@ START_TEST(test_tenant_names) {
   }
   /* Nothing made: neither the directory nor a file. */
   ck_assert(!exists(sub));
-  ck_assert_int_eq(count_entries(dir), 0);
+  ck_assert_int_eq(pm_test_count_entries(dir), 0);
   free(sub);
 
   pm_tenant_check("Acme", &err);
@@ -210,7 +197,7 @@ START_TEST(test_create_reopen) {
   ck_assert_int_eq(stat(path, &sb), 0);
   ck_assert_int_eq(sb.st_mode & 0777, 0640);
   /* No temporary file left behind; the WAL went with the last close. */
-  ck_assert_int_eq(count_entries(sub), 1);
+  ck_assert_int_eq(pm_test_count_entries(sub), 1);
 
   /* The file says what it is, to sqlite3 and to file(1). */
   sqlite3 *db = NULL;
@@ -508,7 +495,7 @@ static void refused_untouched(const char *path, pm_status want,
                               const char *needle) {
   size_t n0, n1;
   char *before = pm_test_read_file(path, &n0);
-  int entries = count_entries(dir);
+  int entries = pm_test_count_entries(dir);
   unsigned modes[] = {PM_STORE_READ, PM_STORE_WRITE,
                       PM_STORE_WRITE | PM_STORE_CREATE};
   for (int i = 0; i < 3; i++) {
@@ -523,7 +510,7 @@ static void refused_untouched(const char *path, pm_status want,
   char *after = pm_test_read_file(path, &n1);
   ck_assert_uint_eq(n0, n1);
   ck_assert_int_eq(memcmp(before, after, n0), 0);
-  ck_assert_int_eq(count_entries(dir), entries);
+  ck_assert_int_eq(pm_test_count_entries(dir), entries);
   free(before);
   free(after);
 }
