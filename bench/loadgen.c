@@ -27,7 +27,7 @@
 #include "common/buf.h"
 #include "penmark/penmark.h"
 #include "penmark/score.h"
-#include "score/client.h"
+#include "score/serve/client.h"
 
 typedef struct {
   char *data;

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "penmark/mail.h"
-#include "score/client.h"
+#include "score/serve/client.h"
 
 /* How long one read or write on the socket may wait; generous, as a big
  * tenant's first load happens inside the first request. */

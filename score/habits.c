@@ -11,7 +11,7 @@
 #include "penmark/features.h"
 #include "penmark/score.h"
 #include "train/finalize.h"
-#include "train/stats.h"
+#include "train/model/stats.h"
 
 typedef struct {
   double *sum, *sumsq; /* raw named, summed over the tenant */

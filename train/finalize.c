@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "penmark/features.h"
-#include "train/model_blob.h"
+#include "train/model/model_blob.h"
 #include "train/sample.h"
-#include "train/stats.h"
+#include "train/model/stats.h"
 
 /* LAPACK, from OpenBLAS (its headers ship no prototypes for them). The
  * trailing length is Fortran's hidden argument for the character one. */

@@ -1,5 +1,5 @@
 /* The end of a training run: from the store's statistics to the published
- * model (train/model_blob.h).
+ * model (train/model/model_blob.h).
  *
  * The model is a linear discriminant computed in closed form from the
  * sufficient statistics: ridge regression of one-hot sender targets on the

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/stats.h"
+#include "train/model/stats.h"
 
 #define GRAM_MAGIC 0x52474d50u /* "PMGR" */
 #define GRAM_VERSION 1u

@@ -8,7 +8,7 @@
 #include <xxhash.h>
 
 #include "common/buf.h"
-#include "features/model_vector.h"
+#include "train/model/model_vector.h"
 #include "penmark/features.h"
 #include "penmark/mail.h"
 

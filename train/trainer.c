@@ -21,7 +21,7 @@
 #include "train/pipeline.h"
 #include "train/sample.h"
 #include "train/source.h"
-#include "train/stats.h"
+#include "train/model/stats.h"
 
 /* A sender touched by this run: its row, statistics and sample. */
 typedef struct sender_state {

@@ -3,7 +3,7 @@
  * of keep-alive clients; compared with in-process scoring. No timing is
  * asserted: the timeouts below only keep a broken daemon from hanging the
  * suite. */
-#include "score/client.h"
+#include "score/serve/client.h"
 
 #include "tests/support.h"
 

@@ -1,12 +1,12 @@
 /* Check suite: the mail module's text helpers, charset decoding
- * (features/charset.h) and HTML de-tagging (features/html.h), on their
+ * (features/mail/charset.h) and HTML de-tagging (features/mail/html.h), on their
  * edge cases. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
-#include "features/charset.h"
-#include "features/html.h"
+#include "features/mail/charset.h"
+#include "features/mail/html.h"
 #include "penmark/mail.h"
 #include "support.h"
 

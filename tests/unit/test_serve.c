@@ -1,9 +1,9 @@
 /* The daemon's parts that need no daemon: routing and query checks, the
  * OpenMetrics text, the client's response parsing, the listening socket. */
-#include "score/client.h"
-#include "score/serve_metrics.h"
-#include "score/serve_route.h"
-#include "score/serve_socket.h"
+#include "score/serve/client.h"
+#include "score/serve/serve_metrics.h"
+#include "score/serve/serve_route.h"
+#include "score/serve/serve_socket.h"
 
 #include "tests/support.h"
 

@@ -13,7 +13,7 @@
 #include "penmark/score.h"
 #include "penmark/train.h"
 
-#include "train/stats.h"
+#include "train/model/stats.h"
 
 #include "tests/support.h"
 

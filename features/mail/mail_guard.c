@@ -1,0 +1,267 @@
+/* Bounds on what GMime sees (see pm__mime_guard in
+ * features/mail/mail_internal.h).
+ *
+ * GMime's parser recurses once per multipart or message/rfc822 level and
+ * tests every line against every open boundary; GMime 3.2 stops at depth
+ * 1024 (multipart) and 512 (message), deep enough to exhaust a small
+ * thread stack, and it builds an object for every part it finds. Measured
+ * here, it also takes about 20 times its input in memory on a header block
+ * of 30 MB. This scan follows the structure the way GMime's parser will,
+ * so that the parser never sees more than max_depth levels, about
+ * max_parts parts, or a header block over PM__HEADER_BLOCK_MAX bytes.
+ *
+ * The scan must never think the nesting shallower than GMime does, or the
+ * bound would not hold. It errs the other way: a Content-Type line in a
+ * body counts as a header, a boundary it cannot read (RFC 2231 encoded)
+ * opens a level that only an enclosing delimiter closes, and delimiters
+ * match exactly as GMime matches them ("--" boundary, optional "--",
+ * trailing whitespace). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "features/mail/mail_internal.h"
+
+typedef struct {
+  const char *b; /* boundary (without "--"), NULL for a level without one */
+  size_t n;
+} level;
+
+/* The edited copy, made only when something has to change: `done` is how
+ * far the input has been copied (or skipped) so far. */
+typedef struct {
+  const char *data;
+  size_t len;
+  pm__buf out;
+  bool editing;
+  size_t done;
+  bool ok;
+} editor;
+
+static void start_edit(editor *ed) {
+  if (ed->editing)
+    return;
+  ed->editing = true;
+  if (!pm__buf_reserve(&ed->out, ed->len))
+    ed->ok = false;
+}
+
+/* Copies the input from where the copy stands up to `pos`. */
+static void copy_to(editor *ed, size_t pos) {
+  if (!ed->editing || !ed->ok || pos <= ed->done)
+    return;
+  if (!pm__buf_append(&ed->out, ed->data + ed->done, pos - ed->done))
+    ed->ok = false;
+  ed->done = pos;
+}
+
+static void replace_byte(editor *ed, size_t pos, char c) {
+  start_edit(ed);
+  copy_to(ed, pos);
+  if (ed->ok && !pm__buf_putc(&ed->out, c))
+    ed->ok = false;
+  ed->done = pos + 1;
+}
+
+/* Leaves input[from..to) out of the copy. */
+static void skip_range(editor *ed, size_t from, size_t to) {
+  start_edit(ed);
+  copy_to(ed, from);
+  ed->done = to;
+}
+
+static char lc(char c) {
+  return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+static bool ci_eq(const char *s, size_t n, const char *lit) {
+  size_t m = strlen(lit);
+  if (n < m)
+    return false;
+  for (size_t i = 0; i < m; i++)
+    if (lc(s[i]) != lit[i])
+      return false;
+  return true;
+}
+
+static bool blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Whether line s[0..n) is the delimiter of boundary lv; *closing tells
+ * "--b--". */
+static bool is_delimiter(const char *s, size_t n, const level *lv,
+                         bool *closing) {
+  if (!lv->b || n < lv->n + 2 || memcmp(s + 2, lv->b, lv->n) != 0)
+    return false;
+  size_t i = lv->n + 2;
+  *closing = false;
+  if (i + 1 < n && s[i] == '-' && s[i + 1] == '-') {
+    *closing = true;
+    i += 2;
+  }
+  while (i < n && blank(s[i]))
+    i++;
+  return i == n;
+}
+
+/* The boundary parameter in a Content-Type value v[0..n): *b, *bn; false
+ * when there is none that can be read plainly. */
+static bool find_boundary(const char *v, size_t n, const char **b, size_t *bn) {
+  for (size_t i = 0; i + 8 <= n; i++) {
+    if (!ci_eq(v + i, n - i, "boundary"))
+      continue;
+    if (i > 0 && v[i - 1] != ';' && !blank(v[i - 1]) && v[i - 1] != '\n')
+      continue;
+    size_t k = i + 8;
+    while (k < n && (blank(v[k]) || v[k] == '\n'))
+      k++;
+    if (k >= n || v[k] != '=')
+      continue; /* "boundary*0=" and the like: not read here */
+    k++;
+    while (k < n && (blank(v[k]) || v[k] == '\n'))
+      k++;
+    if (k < n && v[k] == '"') {
+      const char *q = memchr(v + k + 1, '"', n - k - 1);
+      if (!q)
+        return false;
+      *b = v + k + 1;
+      *bn = (size_t)(q - (v + k + 1));
+    } else {
+      size_t e = k;
+      while (e < n && v[e] != ';' && !blank(v[e]) && v[e] != '\n')
+        e++;
+      *b = v + k;
+      *bn = e - k;
+    }
+    return *bn > 0;
+  }
+  return false;
+}
+
+bool pm__mime_guard(const char *data, size_t len, unsigned max_depth,
+                    unsigned max_parts, char **copy, const char **view,
+                    size_t *view_len, unsigned *flags) {
+  *copy = NULL;
+  *view = data;
+  *view_len = len;
+  level *stack = malloc(((size_t)max_depth + 1) * sizeof *stack);
+  if (!stack)
+    return false;
+  editor ed = {.data = data, .len = len, .ok = true};
+  size_t depth = 0, end_at = len;
+  unsigned long parts = 0;
+  bool opaque = false;   /* inside a renamed part: its inner headers are text */
+  bool in_header = true; /* in a header block (the input starts with one) */
+  bool message_next = false; /* this header block opened a message/ part */
+  size_t header_bytes = 0;
+  const char *p = data, *end = data + len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *eol = nl ? nl : end;
+    const char *next = nl ? nl + 1 : end;
+    size_t n = (size_t)(eol - p), off = (size_t)(p - data);
+    if (in_header) {
+      if (n == 0 || (n == 1 && p[0] == '\r')) {
+        /* The blank line ends the block; an attached message's own header
+         * block follows at once. */
+        in_header = message_next;
+        message_next = false;
+        header_bytes = 0;
+        p = next;
+        continue;
+      }
+      header_bytes += (size_t)(next - p);
+      if (header_bytes > PM__HEADER_BLOCK_MAX) {
+        /* Drop the rest of this header block, up to its blank line. */
+        const char *q = next;
+        while (q < end) {
+          const char *qn = memchr(q, '\n', (size_t)(end - q));
+          size_t ql = (size_t)((qn ? qn : end) - q);
+          if (ql == 0 || (ql == 1 && q[0] == '\r'))
+            break;
+          q = qn ? qn + 1 : end;
+        }
+        skip_range(&ed, off, (size_t)(q - data));
+        *flags |= PM_MAIL_PARTS_LIMIT;
+        p = q;
+        header_bytes = 0;
+        continue;
+      }
+    }
+    if (n >= 2 && p[0] == '-' && p[1] == '-') {
+      for (size_t k = depth; k-- > 0;) {
+        bool closing;
+        if (!is_delimiter(p, n, &stack[k], &closing))
+          continue;
+        opaque = false;
+        if (closing) {
+          depth = k;
+        } else {
+          depth = k + 1;
+          in_header = true;
+          message_next = false;
+          header_bytes = (size_t)(next - p);
+          if (++parts > max_parts) {
+            end_at = off;
+            *flags |= PM_MAIL_PARTS_LIMIT;
+            goto done;
+          }
+        }
+        break;
+      }
+    } else if (!opaque && (p[0] == 'C' || p[0] == 'c') &&
+               ci_eq(p, n, "content-type")) {
+      size_t k = 12;
+      while (k < n && blank(p[k]))
+        k++;
+      if (k < n && p[k] == ':') {
+        /* The value, with its folded continuation lines (bounded: a
+         * header block is at most PM__HEADER_BLOCK_MAX when in_header). */
+        const char *vend = eol;
+        while (vend + 1 < end && (vend[1] == ' ' || vend[1] == '\t') &&
+               (size_t)(vend - p) < PM__HEADER_BLOCK_MAX) {
+          const char *more = memchr(vend + 1, '\n', (size_t)(end - vend - 1));
+          vend = more ? more : end;
+        }
+        const char *v = p + k + 1;
+        size_t vn = (size_t)(vend - v);
+        size_t t = 0;
+        while (t < vn && (blank(v[t]) || v[t] == '\n'))
+          t++;
+        bool multi = ci_eq(v + t, vn - t, "multipart");
+        bool message = !multi && ci_eq(v + t, vn - t, "message");
+        if (multi || message) {
+          if (depth >= max_depth) {
+            replace_byte(&ed, (size_t)((v + t) - data), 'x');
+            *flags |= PM_MAIL_PARTS_LIMIT;
+            opaque = true;
+          } else {
+            level lv = {NULL, 0};
+            if (multi)
+              find_boundary(v + t, vn - t, &lv.b, &lv.n);
+            stack[depth++] = lv;
+            message_next = message && in_header;
+          }
+        }
+      }
+    }
+    p = next;
+  }
+done:
+  free(stack);
+  if (ed.editing) {
+    copy_to(&ed, end_at);
+    if (!ed.ok) {
+      pm__buf_free(&ed.out);
+      return false;
+    }
+    *view_len = ed.out.len;
+    *copy = pm__buf_steal(&ed.out);
+    if (!*copy)
+      return false;
+    *view = *copy;
+  } else {
+    *view_len = end_at;
+  }
+  return ed.ok;
+}

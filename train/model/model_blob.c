@@ -1,0 +1,186 @@
+/* The published model's blob format (see train/model/model_blob.h). */
+#include "train/model/model_blob.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/model/stats.h"
+
+#define MODEL_MAGIC 0x444d4d50u /* "PMMD" */
+#define MODEL_VERSION 2u
+#define HEADER 80
+
+void pm__model_free(pm__model *m) {
+  for (uint32_t i = 0; m->senders && i < m->n_senders; i++)
+    free(m->senders[i].address);
+  free(m->senders);
+  free(m->W);
+  free(m->mean);
+  free(m->named_mean);
+  free(m->named_sd);
+  memset(m, 0, sizeof *m);
+}
+
+static void put_f64(unsigned char *p, double v) {
+  uint64_t u;
+  memcpy(&u, &v, 8);
+  pm__put_u64(p, u);
+}
+
+static double get_f64(const unsigned char *p) {
+  uint64_t u = pm__get_u64(p);
+  double v;
+  memcpy(&v, &u, 8);
+  return v;
+}
+
+static void put_floats(unsigned char **p, const float *v, size_t n) {
+  for (size_t i = 0; i < n; i++, *p += 4)
+    pm__put_f32(*p, v[i]);
+}
+
+void *pm__model_encode(const pm__model *m, size_t *len) {
+  size_t n = HEADER;
+  for (uint32_t i = 0; i < m->n_senders; i++)
+    n += 4 + strlen(m->senders[i].address) + 8 + 8 + 4 + 16;
+  n += (size_t)m->n_ready * (2 * (size_t)m->d + 2 * (size_t)m->n_named) * 4;
+  unsigned char *b = malloc(n), *p = b;
+  if (!b)
+    return NULL;
+  pm__put_u32(p, MODEL_MAGIC);
+  pm__put_u32(p + 4, MODEL_VERSION);
+  pm__put_u32(p + 8, m->d);
+  pm__put_u32(p + 12, m->n_named);
+  pm__put_u64(p + 16, m->config_hash);
+  pm__put_u64(p + 24, m->mails);
+  pm__put_u32(p + 32, m->n_senders);
+  pm__put_u32(p + 36, m->n_ready);
+  for (int k = 0; k < 4; k++)
+    put_f64(p + 40 + 8 * k, m->calib[k]);
+  put_f64(p + 72, m->threshold);
+  p += HEADER;
+  for (uint32_t i = 0; i < m->n_senders; i++) {
+    const pm__model_sender *s = &m->senders[i];
+    uint32_t al = (uint32_t)strlen(s->address);
+    pm__put_u32(p, al);
+    memcpy(p + 4, s->address, al);
+    p += 4 + al;
+    pm__put_u64(p, s->mails);
+    pm__put_u64(p + 8, (uint64_t)s->last_trained);
+    pm__put_u32(p + 16, (uint32_t)s->row);
+    pm__put_f32(p + 20, s->bias);
+    pm__put_f32(p + 24, s->imp_mean);
+    pm__put_f32(p + 28, s->norm_sd);
+    pm__put_f32(p + 32, s->gen_mean);
+    p += 36;
+  }
+  size_t r = m->n_ready;
+  put_floats(&p, m->W, r * m->d);
+  put_floats(&p, m->mean, r * m->d);
+  put_floats(&p, m->named_mean, r * m->n_named);
+  put_floats(&p, m->named_sd, r * m->n_named);
+  *len = (size_t)(p - b);
+  return b;
+}
+
+static bool get_floats(const unsigned char **p, const unsigned char *end,
+                       float **out, size_t n) {
+  if ((size_t)(end - *p) < n * 4)
+    return false;
+  *out = malloc((n ? n : 1) * sizeof **out);
+  if (!*out)
+    return false;
+  for (size_t i = 0; i < n; i++, *p += 4)
+    (*out)[i] = pm__get_f32(*p);
+  return true;
+}
+
+pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
+                           pm_error *err) {
+  const unsigned char *p = blob, *end = p + len;
+  memset(m, 0, sizeof *m);
+  if (len < HEADER || pm__get_u32(p) != MODEL_MAGIC)
+    return pm_error_set(err, PM_CORRUPT, "model blob: bad header");
+  if (pm__get_u32(p + 4) != MODEL_VERSION)
+    return pm_error_set(err, PM_MISMATCH,
+                        "model blob: version %u, this penmark reads %u "
+                        "(train the tenant again)",
+                        pm__get_u32(p + 4), MODEL_VERSION);
+  m->d = pm__get_u32(p + 8);
+  m->n_named = pm__get_u32(p + 12);
+  m->config_hash = pm__get_u64(p + 16);
+  m->mails = pm__get_u64(p + 24);
+  m->n_senders = pm__get_u32(p + 32);
+  m->n_ready = pm__get_u32(p + 36);
+  for (int k = 0; k < 4; k++)
+    m->calib[k] = get_f64(p + 40 + 8 * k);
+  m->threshold = get_f64(p + 72);
+  p += HEADER;
+  if (m->n_ready > m->n_senders || m->n_senders > len / 40)
+    goto corrupt;
+  m->senders = calloc(m->n_senders ? m->n_senders : 1, sizeof *m->senders);
+  if (!m->senders)
+    goto nomem;
+  for (uint32_t i = 0; i < m->n_senders; i++) {
+    pm__model_sender *s = &m->senders[i];
+    if (end - p < 4)
+      goto corrupt;
+    uint32_t al = pm__get_u32(p);
+    p += 4;
+    if ((size_t)(end - p) < (size_t)al + 36)
+      goto corrupt;
+    s->address = malloc(al + 1);
+    if (!s->address)
+      goto nomem;
+    memcpy(s->address, p, al);
+    s->address[al] = '\0';
+    p += al;
+    s->mails = pm__get_u64(p);
+    s->last_trained = (int64_t)pm__get_u64(p + 8);
+    s->row = (int32_t)pm__get_u32(p + 16);
+    s->bias = pm__get_f32(p + 20);
+    s->imp_mean = pm__get_f32(p + 24);
+    s->norm_sd = pm__get_f32(p + 28);
+    s->gen_mean = pm__get_f32(p + 32);
+    p += 36;
+    if (s->row < -1 || s->row >= (int32_t)m->n_ready)
+      goto corrupt;
+  }
+  size_t r = m->n_ready;
+  if (!get_floats(&p, end, &m->W, r * m->d) ||
+      !get_floats(&p, end, &m->mean, r * m->d) ||
+      !get_floats(&p, end, &m->named_mean, r * m->n_named) ||
+      !get_floats(&p, end, &m->named_sd, r * m->n_named) || p != end)
+    goto corrupt;
+  return PM_OK;
+corrupt:
+  pm__model_free(m);
+  return pm_error_set(err, PM_CORRUPT, "model blob: truncated or damaged");
+nomem:
+  pm__model_free(m);
+  return pm_error_set(err, PM_NOMEM, "out of memory");
+}
+
+double pm__model_probability(const pm__model *m, double u, uint32_t chars) {
+  double L = log1p((double)chars);
+  double t =
+      m->calib[0] + m->calib[1] * u + m->calib[2] * u * L + m->calib[3] * L;
+  double p = 1.0 / (1.0 + exp(-t));
+  return isfinite(p) ? p : 0.5;
+}
+
+const pm__model_sender *pm__model_find(const pm__model *m, const char *addr) {
+  size_t lo = 0, hi = m->n_senders;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(m->senders[mid].address, addr);
+    if (c == 0)
+      return &m->senders[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
