@@ -3,6 +3,7 @@
 #   make                 library (build/libpenmark.a) and the command (bin/penmark)
 #   make deps            install the Debian packages the build needs
 #   make check           Check suites per module, then the integration tests
+#   make check-layout    no module includes another module's private header
 #   make asan check      the same, built with AddressSanitizer + UBSan (build/asan)
 #   make valgrind        the Check suites under valgrind (no fork, no leaks allowed)
 #   make bench           throughput and latency numbers (printed, never asserted)
@@ -63,7 +64,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # features never depend on where the program was installed.
 EMBED_FILES := $(sort $(wildcard data/lexicon/*.txt)) data/schema.sql
 
-.PHONY: all deps check check-only unit integration asan valgrind bench demo install clean format tidy
+.PHONY: all deps check check-only check-layout unit integration asan valgrind bench demo install clean format tidy
 all: $(PENMARK)
 
 # `make check` and `make demo` run deps first, then build in a second make:
@@ -115,8 +116,12 @@ check: deps
 	@$(MAKE) --no-print-directory $(filter asan,$(MAKECMDGOALS)) check-only
 
 # The same without deps: for a machine that has the packages already.
-check-only: $(PENMARK) $(TEST_BIN)
+check-only: check-layout $(PENMARK) $(TEST_BIN)
 	@sh tests/run.sh "$(BUILD)" "$(PENMARK)"
+
+# Who may include what (README, Layout): fails naming the file and line.
+check-layout:
+	@sh tests/check_layout.sh
 
 unit: $(TEST_BIN)
 	@sh tests/run.sh "$(BUILD)" "$(PENMARK)" unit

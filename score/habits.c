@@ -9,9 +9,8 @@
 #include <string.h>
 
 #include "penmark/features.h"
+#include "penmark/model.h"
 #include "penmark/score.h"
-#include "train/finalize.h"
-#include "train/model/stats.h"
 
 typedef struct {
   double *sum, *sumsq; /* raw named, summed over the tenant */
@@ -37,7 +36,7 @@ static pm_status gather(pm_store *st, const char *sender, uint32_t d,
   for (size_t i = 0; i < n && rc == PM_OK; i++) {
     void *blob = NULL;
     size_t len = 0;
-    rc = pm_store_get(st, "sstat", list[i].id, &blob, &len, err);
+    rc = pm_store_get(st, PM_KIND_SSTAT, list[i].id, &blob, &len, err);
     if (rc == PM_NOTFOUND) {
       rc = PM_OK;
       continue;

@@ -3,7 +3,7 @@
 #define PM_SCORE_PROFILES_INTERNAL_H
 
 #include "penmark/score.h"
-#include "train/model/model_blob.h"
+#include "penmark/model.h"
 
 /* The greeting or the sign-off forms, resolved once when the profiles are
  * loaded so that scoring a mail does no string work. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "train/model/model_vector.h"
+#include "penmark/model.h"
 #include "score/profiles_internal.h"
 
 /* Own text shorter than this (characters) is too little to judge: a name, a

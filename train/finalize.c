@@ -7,9 +7,8 @@
 #include <string.h>
 
 #include "penmark/features.h"
-#include "train/model/model_blob.h"
+#include "penmark/model.h"
 #include "train/sample.h"
-#include "train/model/stats.h"
 
 /* LAPACK, from OpenBLAS (its headers ship no prototypes for them). The
  * trailing length is Fortran's hidden argument for the character one. */

@@ -1,5 +1,5 @@
 /* The end of a training run: from the store's statistics to the published
- * model (train/model/model_blob.h).
+ * model (penmark/model.h).
  *
  * The model is a linear discriminant computed in closed form from the
  * sufficient statistics: ridge regression of one-hot sender targets on the
@@ -16,6 +16,7 @@
 
 #include "penmark/config.h"
 #include "penmark/error.h"
+#include "penmark/model.h"
 #include "penmark/store.h"
 #include "train/gram.h"
 
@@ -24,13 +25,6 @@
 #define PM_NAMED_WEIGHT 1.0 /* weight of the standardised named block */
 #define PM_SAMPLE_K 40      /* calibration sample per sender */
 #define PM_FLAG_RATE 0.01   /* default threshold: flags 1% of genuine */
-
-/* Statistics layout of a sender ("sstat" blob): the model-space sum (d),
- * then the raw named values' sums (n_named), with sums of squares over the
- * raw named part only. */
-static inline uint32_t pm__sstat_dim(uint32_t d, uint32_t n_named) {
-  return d + n_named;
-}
 
 /* Computes the model from the statistics in the store (inside the caller's
  * transaction) and the tenant moments g, marks senders ready (at least

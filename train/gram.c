@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/model/stats.h"
+#include "penmark/model.h"
 
 #define GRAM_MAGIC 0x52474d50u /* "PMGR" */
 #define GRAM_VERSION 1u

@@ -8,7 +8,7 @@
 #include <xxhash.h>
 
 #include "common/buf.h"
-#include "train/model/model_vector.h"
+#include "penmark/model.h"
 #include "penmark/features.h"
 #include "penmark/mail.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/model/stats.h"
+#include "penmark/model.h"
 
 #define SAMPLE_MAGIC 0x41534d50u /* "PMSA" */
 #define SAMPLE_VERSION 2u

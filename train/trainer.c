@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "penmark/features.h"
+#include "penmark/model.h"
 #include "penmark/store.h"
 #include "penmark/train.h"
 #include "train/finalize.h"
@@ -21,7 +22,6 @@
 #include "train/pipeline.h"
 #include "train/sample.h"
 #include "train/source.h"
-#include "train/model/stats.h"
 
 /* A sender touched by this run: its row, statistics and sample. */
 typedef struct sender_state {
@@ -111,7 +111,7 @@ static pm_status sender_get(run *r, const char *addr, sender_state **out,
   void *blob = NULL;
   size_t len = 0;
   if (rc == PM_OK) {
-    rc = pm_store_get(r->st, "sstat", s->row.id, &blob, &len, err);
+    rc = pm_store_get(r->st, PM_KIND_SSTAT, s->row.id, &blob, &len, err);
     if (rc == PM_OK)
       rc = pm__stats_decode(blob, len, sd, r->d, &s->stats, err);
     else if (rc == PM_NOTFOUND)
@@ -122,7 +122,7 @@ static pm_status sender_get(run *r, const char *addr, sender_state **out,
     blob = NULL;
   }
   if (rc == PM_OK) {
-    rc = pm_store_get(r->st, "sample", s->row.id, &blob, &len, err);
+    rc = pm_store_get(r->st, PM_KIND_SAMPLE, s->row.id, &blob, &len, err);
     if (rc == PM_OK)
       rc = pm__sample_decode(blob, len, r->d, PM_SAMPLE_K, &s->sample, err);
     else if (rc == PM_NOTFOUND)
@@ -200,10 +200,10 @@ static pm_status commit_batch(run *r, bool reopen, pm_error *err) {
         continue;
       size_t len;
       void *blob = pm__stats_encode(&s->stats, &len);
-      rc = put_encoded(r, "sstat", s->row.id, blob, len, err);
+      rc = put_encoded(r, PM_KIND_SSTAT, s->row.id, blob, len, err);
       if (rc == PM_OK) {
         blob = pm__sample_encode(&s->sample, r->d, &len);
-        rc = put_encoded(r, "sample", s->row.id, blob, len, err);
+        rc = put_encoded(r, PM_KIND_SAMPLE, s->row.id, blob, len, err);
       }
       if (rc == PM_OK)
         rc = pm_store_sender_update(r->st, &s->row, err);
@@ -274,7 +274,8 @@ static pm_status publish(run *r, unsigned threads, pm_error *err) {
     return rc;
   void *old = NULL;
   size_t len;
-  bool has_model = pm_store_get(r->st, "model", 0, &old, &len, NULL) == PM_OK;
+  bool has_model =
+      pm_store_get(r->st, PM_KIND_MODEL, 0, &old, &len, NULL) == PM_OK;
   free(old);
   if (current && has_model)
     return PM_OK;

@@ -7,7 +7,7 @@
 #include "penmark/score.h"
 
 #include "train/gram.h"
-#include "train/model/stats.h"
+#include "penmark/model.h"
 
 #include "tests/support.h"
 

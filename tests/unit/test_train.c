@@ -13,7 +13,7 @@
 #include "penmark/score.h"
 #include "penmark/train.h"
 
-#include "train/model/stats.h"
+#include "penmark/model.h"
 
 #include "tests/support.h"
 

@@ -1,11 +1,9 @@
-/* The published model's blob format (see train/model/model_blob.h). */
-#include "train/model/model_blob.h"
+/* The published model's blob format (see penmark/model.h). */
+#include "penmark/model.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "train/model/stats.h"
 
 #define MODEL_MAGIC 0x444d4d50u /* "PMMD" */
 #define MODEL_VERSION 2u

@@ -1,5 +1,5 @@
-/* The model view of a feature vector (see train/model/model_vector.h). */
-#include "train/model/model_vector.h"
+/* The model view of a feature vector (see penmark/model.h). */
+#include "penmark/model.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,10 +1,10 @@
-/* Sufficient statistics and their blob format (see train/model/stats.h).
+/* Sufficient statistics and their blob format (see penmark/model.h).
  *
  * Blob: "PMST" u32 version, u32 dim, u32 sq_off, u64 n, u32 encoding
  * (0 dense, 1 sparse), then the sums (dense: dim float32; sparse: u32 count
  * then count pairs of u32 index, float32 value), then dim - sq_off float32
  * sums of squares. All little-endian. */
-#include "train/model/stats.h"
+#include "penmark/model.h"
 
 #include <stdlib.h>
 #include <string.h>
