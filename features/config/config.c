@@ -87,9 +87,14 @@ pm_config *pm_config_clone(const pm_config *cfg) {
   return c;
 }
 
+/* The range is checked before the conversion: converting a double outside
+ * uint32_t's range (negative, 1e30, inf, NaN) is undefined behaviour, and a
+ * store's configuration JSON comes from a file anyone may have edited. */
 static bool is_pow2(double v) {
+  if (!(v >= 16 && v <= MAX_DIM)) /* also false for NaN */
+    return false;
   uint32_t u = (uint32_t)v;
-  return v >= 16 && v <= MAX_DIM && (double)u == v && (u & (u - 1)) == 0;
+  return (double)u == v && (u & (u - 1)) == 0;
 }
 
 /* Reads one hashed family's object into p. */
@@ -116,7 +121,7 @@ static pm_status parse_hashed(const cJSON *obj, const char *name,
       p->dim = (uint32_t)it->valuedouble;
     } else if (strcmp(k, "min_n") == 0 || strcmp(k, "max_n") == 0) {
       double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
-      if (v != floor(v) || v < 1 || v > 5)
+      if (!(v >= 1 && v <= 5) || v != floor(v)) /* range first: NaN, inf */
         return pm_error_set(err, PM_CONFIG,
                             "families.%s.%s: expected an integer from 1 to 5",
                             name, k);

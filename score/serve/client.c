@@ -146,6 +146,25 @@ static int dechunk(const char *p, size_t len, pm__buf *body, size_t *used,
   }
 }
 
+static bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+/* "HTTP/1.x NNN" then a space or the line's end, read from p[0..n) only
+ * (n covers the line and its CRLF). sscanf is not used: it reads to the
+ * next NUL, past the bytes it was given, and takes signs ("-12", "+99")
+ * as part of a number. */
+static bool parse_status_line(const char *p, size_t n, int *minor,
+                              int *status) {
+  if (n < 14 || memcmp(p, "HTTP/1.", 7) != 0 || !is_digit(p[7]) ||
+      p[8] != ' ' || !is_digit(p[9]) || !is_digit(p[10]) || !is_digit(p[11]) ||
+      (p[12] != ' ' && p[12] != '\r'))
+    return false;
+  *minor = p[7] - '0';
+  *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+  return true;
+}
+
 int pm__http_parse_response(const char *data, size_t len, bool eof,
                             pm__http_response *out, size_t *used,
                             pm_error *err) {
@@ -167,10 +186,8 @@ int pm__http_parse_response(const char *data, size_t len, bool eof,
       return 0;
     }
     const char *p = data + start;
-    int major, minor, status, n = 0;
-    if (len - start < 12 ||
-        sscanf(p, "HTTP/%1d.%1d %3d%n", &major, &minor, &status, &n) != 3 ||
-        n != 12 || major != 1 || (p[12] != ' ' && p[12] != '\r')) {
+    int minor, status;
+    if (!parse_status_line(p, (size_t)(end - p) + 2, &minor, &status)) {
       pm_error_set(err, PM_CORRUPT, "not an HTTP/1.x status line");
       return -1;
     }
