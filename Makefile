@@ -46,7 +46,7 @@ ifneq ($(filter asan,$(MAKECMDGOALS)),)
   export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 endif
 
-LIB_DIRS := common features features/mail features/config train train/store train/model score score/serve eval
+LIB_DIRS := common features features/mail features/config train train/store train/model score score/serve score/milter eval
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/data/embedded.o
 CLI_SRC  := $(wildcard cli/*.c)
@@ -90,7 +90,7 @@ $(LIBA): $(LIB_OBJ)
 
 $(PENMARK): $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS) -lmilter
 
 $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_SUPPORT) $(LIBA)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)

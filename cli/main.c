@@ -13,6 +13,7 @@ static const struct {
     {"train", pm_cmd_train, "learn sender profiles from sent mail"},
     {"score", pm_cmd_score, "score mail against the claimed sender's profile"},
     {"serve", pm_cmd_serve, "the scoring daemon (HTTP over a unix socket)"},
+    {"milter", pm_cmd_milter, "a libmilter filter for Postfix and Sendmail"},
     {"eval", pm_cmd_eval, "evaluate on a labeled corpus (EVAL protocol)"},
     {"features", pm_cmd_features, "print the style features of mail"},
     {"inspect", pm_cmd_inspect, "show a tenant store and its senders"},
