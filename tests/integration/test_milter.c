@@ -4,6 +4,7 @@
  * is a failure: CI runs as root and installs them. */
 #include "tests/support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
