@@ -64,7 +64,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # features never depend on where the program was installed.
 EMBED_FILES := $(sort $(wildcard data/lexicon/*.txt)) data/schema.sql
 
-.PHONY: all deps check check-only check-layout unit integration asan valgrind bench demo install clean format tidy
+.PHONY: all deps check check-only check-layout unit integration asan valgrind bench demo install clean format FORCE
 all: $(PENMARK)
 
 # `make check` and `make demo` run deps first, then build in a second make:
@@ -73,7 +73,17 @@ all: $(PENMARK)
 deps:
 	@sh .ci/deps.sh
 
-$(BUILD)/%.o: %.c
+# Objects and programs depend on a stamp of the flags, rewritten only when
+# the compiler, CFLAGS_ALL or LDFLAGS_ALL change (`make OPT=-O0`, a new
+# package version), so that a change of flags rebuilds everything it affects.
+FLAGS_STAMP := $(BUILD)/flags.stamp
+FLAGS_NOW    = $(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(FLAGS_NOW)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_NOW)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -81,32 +91,32 @@ $(BUILD)/data/embedded.c: $(EMBED_FILES) common/embed.sh
 	@mkdir -p $(dir $@)
 	sh common/embed.sh $(EMBED_FILES) > $@
 
-$(BUILD)/data/embedded.o: $(BUILD)/data/embedded.c
+$(BUILD)/data/embedded.o: $(BUILD)/data/embedded.c $(FLAGS_STAMP)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(PENMARK): $(CLI_OBJ) $(LIBA)
+$(PENMARK): $(CLI_OBJ) $(LIBA) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS) -lmilter
 
-$(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_SUPPORT) $(LIBA)
+$(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_SUPPORT) $(LIBA) $(FLAGS_STAMP)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
 
-$(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(TEST_SUPPORT) $(LIBA)
+$(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(TEST_SUPPORT) $(LIBA) $(FLAGS_STAMP)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
 
-$(TEST_SUPPORT): tests/support.c
+$(TEST_SUPPORT): tests/support.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags check) -c $< -o $@
 
-$(BUILD)/tests/%.o: tests/%.c
+$(BUILD)/tests/%.o: tests/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags check) -c $< -o $@
 
-$(BUILD)/bench/%: bench/%.c $(LIBA)
+$(BUILD)/bench/%: bench/%.c $(LIBA) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS)
 
