@@ -33,6 +33,10 @@ static void usage(FILE *out) {
         "  --learning-curve   also train on 10, 20, 50, 100, 200 mails per "
         "sender\n"
         "  --ablation         also run once per feature family switched off\n"
+        "  --mimicry          also a mimicry trial per impostor trial: the "
+        "mail with\n"
+        "                     the claimed sender's habitual greeting and "
+        "closing block\n"
         "\n"
         "Exit status: 0 when the report was written, 1 on failure, 2 on a bad\n"
         "command line.\n",
@@ -42,7 +46,7 @@ static void usage(FILE *out) {
 typedef struct {
   const char *trials_out, *report, *plot, *config;
   long threads;
-  bool curve, ablation;
+  bool curve, ablation, mimicry;
   const char *corpus;
 } args;
 
@@ -56,6 +60,7 @@ static int parse_args(int argc, char **argv, args *a) {
       {"threads", required_argument, 0, 'j'},
       {"learning-curve", no_argument, 0, 'L'},
       {"ablation", no_argument, 0, 'A'},
+      {"mimicry", no_argument, 0, 'M'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -84,6 +89,9 @@ static int parse_args(int argc, char **argv, args *a) {
       break;
     case 'A':
       a->ablation = true;
+      break;
+    case 'M':
+      a->mimicry = true;
       break;
     case 'h':
       usage(stdout);
@@ -177,8 +185,12 @@ static void summary(const pm_eval_corpus *c, const pm_eval_run *r,
           "genuine", "AUC", "EER", "TPR@1%", "TPR@.1%", "Brier", "abstain");
   metrics_row("impostor", &all->impostor);
   metrics_row("insider", &all->insider);
+  if (all->mimicry.n_positive)
+    metrics_row("mimicry", &all->mimicry);
   metrics_row("short impostor", &shrt->impostor);
   metrics_row("short insider", &shrt->insider);
+  if (shrt->mimicry.n_positive)
+    metrics_row("short mimicry", &shrt->mimicry);
   fprintf(stderr,
           "  (short: own text under %d characters, %zu trials; "
           "abstain rate over all trials %.4f)\n",
@@ -295,6 +307,10 @@ int pm_cmd_eval(int argc, char **argv) {
   bool tty = isatty(STDERR_FILENO);
   rc = PM_EXIT_FAIL;
   if (pm_eval_corpus_open(a.corpus, &c, &err) != PM_OK) {
+    pm_cli_err("eval: %s", pm_error_message(&err));
+    goto out;
+  }
+  if (a.mimicry && pm_eval_corpus_add_mimicry(c, cfg, &err) != PM_OK) {
     pm_cli_err("eval: %s", pm_error_message(&err));
     goto out;
   }

@@ -196,6 +196,9 @@ void pm_eval_corpus_free(pm_eval_corpus *c) {
         free(s->files[j]);
     free(s->files);
     free(s->name);
+    free(s->greeting);
+    free(s->closing);
+    free(s->surf);
   }
   free(c->senders);
   free(c->profiled);
@@ -239,4 +242,8 @@ size_t pm_eval_corpus_n_mails(const pm_eval_corpus *c) {
 const pm_eval_trial *pm_eval_corpus_trials(const pm_eval_corpus *c, size_t *n) {
   *n = c->n_trials;
   return c->trials;
+}
+
+char *pm__eval_path(const pm_eval_corpus *c, const char *relpath) {
+  return join(c->dir, relpath);
 }

@@ -12,6 +12,11 @@ typedef struct {
   bool outsider, profiled;
   size_t n_train, n_test;
   char **files; /* "SENDER/FILE", owned */
+  /* mimicry: the habitual surface (profiled senders; NULL: none), and per
+   * file bit 0 "has a greeting", bit 1 "has a closing block" (outsiders'
+   * test mail; NULL before pm_eval_corpus_add_mimicry) */
+  char *greeting, *closing;
+  unsigned char *surf;
 } pm__eval_sender;
 
 struct pm_eval_corpus {
@@ -23,6 +28,7 @@ struct pm_eval_corpus {
   pm_eval_trial *trials;
   size_t n_trials;
   size_t n_outsiders, n_mails;
+  bool mimicry; /* mimicry trials listed */
 };
 
 struct pm_eval_run {
@@ -35,6 +41,12 @@ struct pm_eval_run {
 /* Appends the trials of the protocol to c (c->senders and c->profiled set).
  * PM_NOMEM only. */
 pm_status pm__eval_make_trials(pm_eval_corpus *c, pm_error *err);
+
+/* The index of the sender called name, or n_senders. */
+size_t pm__eval_sender_index(const pm_eval_corpus *c, const char *name);
+
+/* The path of relpath under the corpus directory, malloc'd; NULL: no memory. */
+char *pm__eval_path(const pm_eval_corpus *c, const char *relpath);
 
 /* ---- ROC points, as protocol.py's roc_points() ---- */
 typedef struct {

@@ -93,7 +93,8 @@ pm_status pm_eval_group_compute(const pm_eval_trial *trials,
   *out = (pm_eval_group){0};
   size_t abstained = 0;
   for (size_t i = 0; i < n; i++)
-    if (selected(mask, i)) {
+    /* protocol.py: the top level is over the plain (non-mimicry) rows */
+    if (selected(mask, i) && trials[i].label != PM_EVAL_MIMICRY) {
       out->n_trials++;
       abstained += scores[i].abstained;
     }
@@ -105,5 +106,8 @@ pm_status pm_eval_group_compute(const pm_eval_trial *trials,
   if (rc == PM_OK)
     rc = pm_eval_metrics_compute(trials, scores, n, PM_EVAL_INSIDER, mask,
                                  &out->insider, err);
+  if (rc == PM_OK)
+    rc = pm_eval_metrics_compute(trials, scores, n, PM_EVAL_MIMICRY, mask,
+                                 &out->mimicry, err);
   return rc;
 }

@@ -154,7 +154,8 @@ static pm_status curve(svg *s, const pm_eval_trial *t, const pm_eval_score *sc,
     ly = y;
   }
   OUT(s, "\"/>\n");
-  double lxp = LEFT + 8, lyp = H - 40 + 20 * row;
+  /* two legend rows; a third curve starts a second column */
+  double lxp = LEFT + 8 + 300 * (row / 2), lyp = H - 40 + 20 * (row % 2);
   OUT(s,
       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
       "stroke-width=\"2\"/>\n"
@@ -191,6 +192,8 @@ char *pm_eval_roc_svg(const pm_eval_trial *trials, const pm_eval_score *scores,
   pm_status rc = curve(&s, trials, scores, n, PM_EVAL_IMPOSTOR, "#d62728", 0);
   if (rc == PM_OK)
     rc = curve(&s, trials, scores, n, PM_EVAL_INSIDER, "#1f77b4", 1);
+  if (rc == PM_OK)
+    rc = curve(&s, trials, scores, n, PM_EVAL_MIMICRY, "#ff7f0e", 2);
   OUT(&s, "</svg>\n");
   if (rc != PM_OK || !s.ok) {
     pm__buf_free(&s.b);

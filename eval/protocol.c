@@ -47,6 +47,8 @@ const char *pm_eval_label_name(pm_eval_label l) {
     return "impostor";
   case PM_EVAL_INSIDER:
     return "insider";
+  case PM_EVAL_MIMICRY:
+    return "mimicry";
   }
   return "unknown";
 }
@@ -84,8 +86,38 @@ static bool seen(const pm_eval_corpus *c, size_t first, const char *claimed) {
   return false;
 }
 
+/* Whether the pair (m, S) has a part to replace: both have a greeting, or
+ * both have a closing block. */
+static bool mimicry_possible(const pm_eval_corpus *c, const pm__eval_sender *s,
+                             size_t fi, const char *claimed) {
+  size_t ci = pm__eval_sender_index(c, claimed);
+  if (!s->surf || ci == c->n_senders)
+    return false;
+  const pm__eval_sender *cs = &c->senders[ci];
+  return ((s->surf[fi] & 1) && cs->greeting) ||
+         ((s->surf[fi] & 2) && cs->closing);
+}
+
+size_t pm__eval_sender_index(const pm_eval_corpus *c, const char *name) {
+  size_t lo = 0, hi = c->n_senders;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int k = strcmp(c->senders[mid].name, name);
+    if (k == 0)
+      return mid;
+    if (k < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return c->n_senders;
+}
+
 pm_status pm__eval_make_trials(pm_eval_corpus *c, pm_error *err) {
   size_t cap = 0;
+  free(c->trials);
+  c->trials = NULL;
+  c->n_trials = 0;
   for (size_t si = 0; si < c->n_senders; si++) {
     const pm__eval_sender *s = &c->senders[si];
     /* Only the sender's profile in P: no one else to claim. */
@@ -111,6 +143,12 @@ pm_status pm__eval_make_trials(pm_eval_corpus *c, pm_error *err) {
         pm_eval_trial t = {m, claimed, label, si, fi};
         if (!push(c, &cap, &t))
           goto nomem;
+        if (c->mimicry && label == PM_EVAL_IMPOSTOR &&
+            mimicry_possible(c, s, fi, claimed)) {
+          t.label = PM_EVAL_MIMICRY;
+          if (!push(c, &cap, &t))
+            goto nomem;
+        }
       }
     }
   }

@@ -50,6 +50,13 @@ static void add_group(cJSON *o, const pm_eval_group *g) {
     add_metrics(ins, &g->insider, "n_insider");
     add_r4(ins, "abstain_rate", g->insider.abstain_rate);
   }
+  if (g->mimicry.n_positive) {
+    cJSON *mim = cJSON_AddObjectToObject(o, "mimicry");
+    if (mim) {
+      add_metrics(mim, &g->mimicry, "n_mimicry");
+      add_r4(mim, "abstain_rate", g->mimicry.abstain_rate);
+    }
+  }
 }
 
 static void add_corpus(cJSON *o, const pm_eval_corpus *c) {

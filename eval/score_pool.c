@@ -36,6 +36,11 @@ typedef struct {
   pool *p;
   double busy_s, score_s; /* time on mails, time in pm_score_mail */
   size_t trials;
+  /* mimicry: the layout reading of the current mail */
+  pm_extractor *x;
+  pm_features *f;
+  pm_layout_surface surf;
+  bool surf_valid;
 } worker;
 
 static void fail(pool *p, pm_status rc, const pm_error *err) {
@@ -61,6 +66,39 @@ static void unscorable(pool *p, size_t u, const char *relpath,
   if (msg)
     snprintf(msg, n, "%s: %s", relpath, pm_error_message(why));
   p->problems[u] = msg; /* NULL when out of memory: still counted */
+}
+
+/* The mail of a mimicry trial: the raw mail in buf rewritten with the
+ * claimed sender's habits, parsed. A rewrite that does not parse (it
+ * should) is an internal error. */
+static pm_status mimicry_mail(worker *w, const pm__buf *buf,
+                              const pm_mail *mail, const pm_mail_limits *lim,
+                              const char *claimed, pm_mail **out,
+                              pm_error *err) {
+  const pm_eval_corpus *c = w->p->job->corpus;
+  const pm__eval_sender *cs = &c->senders[pm__eval_sender_index(c, claimed)];
+  if (!w->surf_valid) {
+    pm_status rc = pm_extract_mail(w->x, mail, w->f, err);
+    if (rc != PM_OK)
+      return rc;
+    pm_features_surface(w->f, &w->surf);
+    w->surf_valid = true;
+  }
+  size_t own_len, len;
+  const char *own = pm_mail_own_text(mail, &own_len);
+  char *raw = NULL;
+  unsigned replaced;
+  pm_status rc = pm_eval_mimicry_rewrite(
+      buf->data ? buf->data : "", buf->len, own, own_len, &w->surf,
+      cs->greeting, cs->closing, &raw, &len, &replaced, err);
+  if (rc == PM_OK) {
+    rc = pm_mail_parse(raw, len, lim, out, err);
+    if (rc != PM_OK && rc != PM_NOMEM)
+      rc = pm_error_set(err, PM_INTERNAL,
+                        "%s: its mimicry rewrite does not parse", claimed);
+  }
+  free(raw);
+  return rc;
 }
 
 /* The message of pm__read_file / pm_mail_parse may name the full path; the
@@ -93,10 +131,21 @@ static void score_unit(worker *w, pm_scorer *sc, pm__buf *buf, size_t u,
     unscorable(p, u, t->mail, &err);
     return;
   }
+  w->surf_valid = false;
   for (size_t i = 0; i < p->units[u].n; i++) {
     pm_score_result res;
+    pm_mail *mimic = NULL;
+    if (t[i].label == PM_EVAL_MIMICRY) {
+      rc = mimicry_mail(w, buf, mail, lim, t[i].claimed, &mimic, &err);
+      if (rc != PM_OK) {
+        fail(p, rc, &err);
+        break;
+      }
+    }
     double t0 = pm__eval_now();
-    rc = pm_score_mail(sc, p->job->profiles, mail, t[i].claimed, &res, &err);
+    rc = pm_score_mail(sc, p->job->profiles, mimic ? mimic : mail, t[i].claimed,
+                       &res, &err);
+    pm_mail_free(mimic);
     w->score_s += pm__eval_now() - t0;
     w->trials++;
     if (rc != PM_OK) {
@@ -133,6 +182,11 @@ static void *work(void *arg) {
   pm_error err;
   pm_error_clear(&err);
   pm_status rc = pm_scorer_new(p->job->cfg, &sc, &err);
+  if (rc == PM_OK && p->job->corpus->mimicry) {
+    rc = pm_extractor_new(p->job->cfg, &w->x, &err);
+    if (rc == PM_OK && !(w->f = pm_features_new()))
+      rc = pm_error_set(&err, PM_NOMEM, "out of memory");
+  }
   if (rc != PM_OK) {
     fail(p, rc, &err);
   } else {
@@ -151,6 +205,8 @@ static void *work(void *arg) {
     pm__buf_free(&buf);
   }
   pm_scorer_free(sc);
+  pm_features_free(w->f);
+  pm_extractor_free(w->x);
   atomic_fetch_add(&p->exited, 1);
   return NULL;
 }

@@ -76,6 +76,7 @@ struct pm_features {
   size_t nnamed;
   pm_language lang;
   size_t own_chars, words;
+  pm_layout_surface surface;
 };
 
 const char *pm_language_name(pm_language lang) {
@@ -611,6 +612,28 @@ static pm_language detect_language(const pm__fctx *c) {
   return PM_LANG_OTHER;
 }
 
+/* The byte ranges of the greeting line and the closing block that the
+ * layout features read; the block runs to the end of the text. */
+static void surface_of(const pm__fctx *c, pm_layout_surface *s) {
+  memset(s, 0, sizeof *s);
+  if (c->greet_line < c->nlines) {
+    s->has_greeting = true;
+    s->greeting_start = c->lines[c->greet_line].start;
+    s->greeting_end = c->lines[c->greet_line].end;
+  }
+  if (c->close_line < c->nlines &&
+      (!s->has_greeting || c->close_line > c->greet_line)) {
+    s->has_closing = true;
+    s->closing_start = c->lines[c->close_line].start;
+    size_t e = c->len;
+    while (e > s->closing_start &&
+           (c->text[e - 1] == '\n' || c->text[e - 1] == '\r' ||
+            c->text[e - 1] == ' ' || c->text[e - 1] == '\t'))
+      e--;
+    s->closing_end = e;
+  }
+}
+
 pm_status pm_extract_text(pm_extractor *x, const char *text, size_t len,
                           pm_features *f, pm_error *err) {
   size_t nn = pm_named_count();
@@ -681,6 +704,7 @@ pm_status pm_extract_text(pm_extractor *x, const char *text, size_t len,
       f->named[i] = 0.0f;
   f->own_chars = c.ncp;
   f->words = c.words + c.ja_morphemes;
+  surface_of(&c, &f->surface);
   return PM_OK;
 }
 
@@ -714,6 +738,9 @@ size_t pm_features_own_chars(const pm_features *f) {
 }
 size_t pm_features_words(const pm_features *f) {
   return f->words;
+}
+void pm_features_surface(const pm_features *f, pm_layout_surface *out) {
+  *out = f->surface;
 }
 
 void pm_features_to_dense(const pm_features *f, float *out) {

@@ -42,6 +42,10 @@ typedef struct {
   /* counts gathered by the character pass */
   size_t letters, upper, latin, nonspace, kanji, hiragana, katakana, digits;
   size_t words, ja_morphemes;
+  /* the layout's reading of the surface (set by pm__named_layout): the
+   * greeting line and the first line of the closing block, nlines when
+   * there is none */
+  size_t greet_line, close_line;
 } pm__fctx;
 
 /* The steps that fill the named block. */

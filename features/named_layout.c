@@ -245,6 +245,7 @@ static void greeting(pm__fctx *c) {
     }
   }
   v[PM_NF_GREET_NONE] = any ? 0.0f : 1.0f;
+  c->greet_line = any ? greet_line : c->nlines;
   if (any && greet_line < c->nlines) {
     span sp = trim(c, &c->lines[greet_line]);
     bool caps;
@@ -313,6 +314,9 @@ static void signoff(pm__fctx *c) {
       name_end = true;
     }
   }
+  /* The closing block starts at the sign-off line, or at the bare name
+   * that ends the mail. */
+  c->close_line = any ? idx[sign_at] : name_end ? idx[0] : c->nlines;
   any |= name_end;
   v[PM_NF_SIGN_NONE] = any ? 0.0f : 1.0f;
   v[PM_NF_SIG_LINES] = any ? (float)sign_at : 0.0f;

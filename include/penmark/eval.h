@@ -42,6 +42,7 @@
 
 #include "penmark/config.h"
 #include "penmark/error.h"
+#include "penmark/features.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,10 +69,12 @@ uint64_t pm_eval_draw(const char *relpath, unsigned k);
 typedef enum {
   PM_EVAL_GENUINE = 0, /* the sender's own test mail, claimed as the sender */
   PM_EVAL_IMPOSTOR,    /* an outsider's mail claimed as a profiled sender */
-  PM_EVAL_INSIDER      /* an enrolled colleague's mail claimed as another */
+  PM_EVAL_INSIDER,     /* an enrolled colleague's mail claimed as another */
+  PM_EVAL_MIMICRY      /* an impostor trial's mail with the claimed sender's
+                          habitual greeting and closing block pasted in */
 } pm_eval_label;
 
-/* "genuine", "impostor", "insider". */
+/* "genuine", "impostor", "insider", "mimicry". */
 const char *pm_eval_label_name(pm_eval_label l);
 
 /* One trial. The strings are borrowed from the corpus that made the trial
@@ -126,6 +129,37 @@ size_t pm_eval_corpus_n_mails(const pm_eval_corpus *c);
 /* The trials in protocol order; *n gets their number. Borrowed. */
 const pm_eval_trial *pm_eval_corpus_trials(const pm_eval_corpus *c, size_t *n);
 
+/* ---- mimicry (EVAL.md, "Mimicry") ---- */
+
+/* Adds the mimicry trials to c: each profiled sender's habitual greeting
+ * line and closing block (the most frequent ones, as exact text, over its
+ * training mail; ties to the byte-wise smallest) and each outsider's test
+ * mail's surface are read with penmark's own layout reading
+ * (pm_features_surface, under cfg; NULL: the defaults); then every impostor
+ * trial (m, S) is followed by a mimicry trial (m, S) unless neither part can
+ * be replaced (m or S without a greeting, and m or S without a closing
+ * block). Unreadable mail simply has no surface. Errors: PM_NOMEM, errors of
+ * pm_extractor_new. Calling it twice is a no-op. */
+pm_status pm_eval_corpus_add_mimicry(pm_eval_corpus *c, const pm_config *cfg,
+                                     pm_error *err);
+/* Whether c holds mimicry trials (pm_eval_corpus_add_mimicry ran). */
+bool pm_eval_corpus_has_mimicry(const pm_eval_corpus *c);
+
+/* The attack on one mail: a new raw message made of raw's header block
+ * (everything before the first blank line, when the first line is a header
+ * field; MIME-Version and Content-* fields dropped) with a text/plain UTF-8
+ * body: own (the mail's own text) with the greeting line replaced by
+ * greeting and the closing block replaced by closing, where surf has that
+ * part and the replacement is not NULL. *out malloc'd, NUL-terminated (free
+ * it), *replaced the number of parts replaced (0, 1 or 2). PM_NOMEM only.
+ * The message is scored as any mail is: parsed, own text cut again. */
+pm_status pm_eval_mimicry_rewrite(const char *raw, size_t raw_len,
+                                  const char *own, size_t own_len,
+                                  const pm_layout_surface *surf,
+                                  const char *greeting, const char *closing,
+                                  char **out, size_t *out_len,
+                                  unsigned *replaced, pm_error *err);
+
 /* ---- scores and metrics ---- */
 
 /* The outcome of one trial. */
@@ -167,6 +201,7 @@ typedef struct {
   size_t n_trials;     /* trials in the set */
   double abstain_rate; /* over every trial of the set (0 when empty) */
   pm_eval_metrics impostor, insider;
+  pm_eval_metrics mimicry; /* n_positive 0 when the run had no mimicry */
 } pm_eval_group;
 
 pm_status pm_eval_group_compute(const pm_eval_trial *trials,

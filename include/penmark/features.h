@@ -17,6 +17,7 @@
 #ifndef PENMARK_FEATURES_H
 #define PENMARK_FEATURES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,7 +97,23 @@ void pm_features_to_dense(const pm_features *f, float *out);
 
 pm_language pm_features_language(const pm_features *f);
 size_t pm_features_own_chars(const pm_features *f); /* code points */
-size_t pm_features_words(const pm_features *f);     /* words and morphemes */
+size_t pm_features_words(const pm_features *f);
+
+/* The copyable surface as the layout features read it, byte offsets into
+ * the text last extracted (pm_extract_text's text, or the mail's own
+ * text): the greeting line (without its line end) and the closing block
+ * (sign-off line, or the bare name ending the mail, through the last
+ * non-blank character). The greeting is one of the first three non-blank
+ * lines matching the greeting lexicons (or a short "Name," / "田中様" line);
+ * the sign-off is one of the last ten non-blank lines matching the sign-off
+ * lexicons. A closing block never starts at or before the greeting. */
+typedef struct {
+  bool has_greeting, has_closing;
+  size_t greeting_start, greeting_end;
+  size_t closing_start, closing_end;
+} pm_layout_surface;
+void pm_features_surface(const pm_features *f,
+                         pm_layout_surface *out); /* words and morphemes */
 
 #ifdef __cplusplus
 }
