@@ -14,6 +14,7 @@ mpid=""
 stop() {
   [ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
   mpid=""
+  rm -f "$tmp/milter.sock"
 }
 trap 'stop; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/log" ] && tail -5 "$tmp/log"; exit 1; }
