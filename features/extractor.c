@@ -26,7 +26,8 @@
 static const uint32_t first_level_dim[PM_FAM__HASHED_COUNT] = {
     [PM_FAM_CHAR_NGRAMS] = 1u << 15,
     [PM_FAM_WORDS] = 1u << 14,
-    [PM_FAM_SYNTAX] = 1u << 13};
+    [PM_FAM_SYNTAX] = 1u << 13,
+    [PM_FAM_SURFACE] = 1u << 13};
 #define SEED_FOLD 0x666f6c64ULL
 
 /* Past this many bytes of own text, style is settled; the rest would only
@@ -65,6 +66,8 @@ struct pm_extractor {
   size_t seq_cap;
   char *lower; /* a lower-cased token */
   size_t lower_cap;
+  char *surf; /* the surface's text: greeting line, "\n", closing block */
+  size_t surf_cap;
 };
 
 struct pm_features {
@@ -166,6 +169,7 @@ void pm_extractor_free(pm_extractor *x) {
     free(x->fold_map[f]);
   free(x->seq);
   free(x->lower);
+  free(x->surf);
   free(x);
 }
 
@@ -296,10 +300,11 @@ static uint64_t hash_ids(const uint64_t *ids, size_t n, uint64_t seed) {
 
 /* ---- character n-grams ---- */
 
-static void char_ngrams(pm_extractor *x, const pm__fctx *c) {
-  uint32_t dim = first_level_dim[PM_FAM_CHAR_NGRAMS];
-  int lo = pm_config_hashed_min_n(x->cfg, PM_FAM_CHAR_NGRAMS);
-  int hi = pm_config_hashed_max_n(x->cfg, PM_FAM_CHAR_NGRAMS);
+static void char_ngrams(pm_extractor *x, const pm__fctx *c,
+                        pm_hashed_family fam) {
+  uint32_t dim = first_level_dim[fam];
+  int lo = pm_config_hashed_min_n(x->cfg, fam);
+  int hi = pm_config_hashed_max_n(x->cfg, fam);
   uint32_t mask = dim - 1;
   for (size_t i = 0; i < c->ncp; i++)
     for (int n = lo; n <= hi && i + (size_t)n <= c->ncp; n++) {
@@ -612,6 +617,34 @@ static pm_language detect_language(const pm__fctx *c) {
   return PM_LANG_OTHER;
 }
 
+/* A greeting that opens a longer line ("Hi Tom, can you send...") is the
+ * line's first clause: up to its first comma, colon, exclamation mark or
+ * Japanese comma or full stop, within the first 48 bytes; otherwise its
+ * first two words. The rest of the line is the sender's own writing. */
+static size_t inline_greeting_end(const char *text, size_t start, size_t end) {
+  size_t limit = end - start > 48 ? start + 48 : end;
+  for (size_t i = start; i < limit; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    if (ch == ',' || ch == ':' || ch == '!') {
+      while (i + 1 < end && text[i + 1] == (char)ch)
+        i++; /* "Hey team!!" keeps its run */
+      return i + 1;
+    }
+    if (i + 3 <= end && (!memcmp(text + i, "\xe3\x80\x81", 3) ||
+                         !memcmp(text + i, "\xe3\x80\x82", 3)))
+      return i + 3;
+  }
+  size_t i = start, words = 0;
+  while (i < end && words < 2) {
+    while (i < end && text[i] == ' ')
+      i++;
+    while (i < end && text[i] != ' ')
+      i++;
+    words++;
+  }
+  return i;
+}
+
 /* The byte ranges of the greeting line and the closing block that the
  * layout features read; the block runs to the end of the text. */
 static void surface_of(const pm__fctx *c, pm_layout_surface *s) {
@@ -620,6 +653,9 @@ static void surface_of(const pm__fctx *c, pm_layout_surface *s) {
     s->has_greeting = true;
     s->greeting_start = c->lines[c->greet_line].start;
     s->greeting_end = c->lines[c->greet_line].end;
+    if (c->named[PM_NF_GREETING_OWN_LINE] == 0.0f)
+      s->greeting_end =
+          inline_greeting_end(c->text, s->greeting_start, s->greeting_end);
   }
   if (c->close_line < c->nlines &&
       (!s->has_greeting || c->close_line > c->greet_line)) {
@@ -632,6 +668,97 @@ static void surface_of(const pm__fctx *c, pm_layout_surface *s) {
       e--;
     s->closing_end = e;
   }
+}
+
+/* The body: the text between the greeting line and the closing block,
+ * without the blank lines around it. Anything above the greeting (a
+ * Japanese addressee block) is surface too. The style families read the
+ * body only, because an attacker copies the surface for free. */
+static void body_of(const char *text, size_t len, const pm_layout_surface *s,
+                    size_t *start, size_t *end) {
+  size_t a = s->has_greeting ? s->greeting_end : 0;
+  size_t b = s->has_closing ? s->closing_start : len;
+  while (a < b && (text[a] == '\n' || text[a] == '\r' || text[a] == ' ' ||
+                   text[a] == '\t'))
+    a++;
+  /* back to the start of the first line, to keep its indentation */
+  while (a > 0 && a <= b && (text[a - 1] == ' ' || text[a - 1] == '\t'))
+    a--;
+  while (b > a && (text[b - 1] == '\n' || text[b - 1] == '\r' ||
+                   text[b - 1] == ' ' || text[b - 1] == '\t'))
+    b--;
+  *start = a;
+  *end = b;
+}
+
+/* The hashed families of the body, in their fixed order. */
+static pm_status hashed_families(pm_extractor *x, const pm__fctx *c,
+                                 pm_features *f, pm_error *err) {
+  static const pm_hashed_family order[] = {PM_FAM_CHAR_NGRAMS, PM_FAM_WORDS,
+                                           PM_FAM_SYNTAX};
+  for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+    pm_hashed_family fam = order[k];
+    if (!pm_config_hashed_enabled(x->cfg, fam))
+      continue;
+    acc_begin(x);
+    bool ok = true;
+    if (fam == PM_FAM_CHAR_NGRAMS)
+      char_ngrams(x, c, fam);
+    else if (fam == PM_FAM_WORDS)
+      ok = words(x, c);
+    else
+      ok = syntax(x, c);
+    if (!ok || !acc_flush(x, f, fam, pm_config_hashed_offset(x->cfg, fam),
+                          pm_config_hashed_dim(x->cfg, fam),
+                          pm_config_hashed_weight(x->cfg, fam)))
+      return pm_error_set(err, PM_NOMEM, "out of memory");
+  }
+  return PM_OK;
+}
+
+/* The surface family: character n-grams of the greeting line and the
+ * closing block. Run last: it re-indexes the extractor's line buffers. */
+static pm_status surface_family(pm_extractor *x, const char *text,
+                                const pm_layout_surface *s, pm_features *f,
+                                pm_error *err) {
+  if (!pm_config_hashed_enabled(x->cfg, PM_FAM_SURFACE))
+    return PM_OK;
+  size_t g = s->has_greeting ? s->greeting_end - s->greeting_start : 0;
+  size_t k = s->has_closing ? s->closing_end - s->closing_start : 0;
+  if (g + k == 0)
+    return PM_OK;
+  if (!pm__grow((void **)&x->surf, &x->surf_cap, g + k + 1, 1))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  if (g)
+    memcpy(x->surf, text + s->greeting_start, g);
+  x->surf[g] = '\n';
+  if (k)
+    memcpy(x->surf + g + 1, text + s->closing_start, k);
+  pm__fctx c = {.text = x->surf, .len = g + 1 + k, .lx = x->lx, .cfg = x->cfg};
+  if (!index_text(x, &c))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  acc_begin(x);
+  char_ngrams(x, &c, PM_FAM_SURFACE);
+  if (!acc_flush(x, f, PM_FAM_SURFACE,
+                 pm_config_hashed_offset(x->cfg, PM_FAM_SURFACE),
+                 pm_config_hashed_dim(x->cfg, PM_FAM_SURFACE),
+                 pm_config_hashed_weight(x->cfg, PM_FAM_SURFACE)))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  return PM_OK;
+}
+
+/* Past MAX_TEXT_BYTES, the text is cut at a line end (never inside a
+ * character). */
+static size_t capped_length(const char *text, size_t len) {
+  if (len <= MAX_TEXT_BYTES)
+    return len;
+  size_t cut = MAX_TEXT_BYTES;
+  while (cut > 0 && text[cut - 1] != '\n')
+    cut--;
+  len = cut ? cut : MAX_TEXT_BYTES;
+  while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+    len--;
+  return len;
 }
 
 pm_status pm_extract_text(pm_extractor *x, const char *text, size_t len,
@@ -647,20 +774,26 @@ pm_status pm_extract_text(pm_extractor *x, const char *text, size_t len,
     f->nnamed = nn;
   }
   memset(f->named, 0, nn * sizeof *f->named);
-  if (len > MAX_TEXT_BYTES) {
-    size_t cut = MAX_TEXT_BYTES;
-    while (cut > 0 && text[cut - 1] != '\n')
-      cut--;
-    len = cut ? cut : MAX_TEXT_BYTES;
-    while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
-      len--; /* never split a character */
-  }
-  pm__fctx c = {
+  len = capped_length(text, len);
+  /* first the surface, on the whole text: only its lines are needed */
+  pm__fctx whole = {
       .text = text, .len = len, .lx = x->lx, .cfg = x->cfg, .named = f->named};
+  if (!index_text(x, &whole))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  pm__named_surface(&whole);
+  surface_of(&whole, &f->surface);
+  size_t b0, b1;
+  body_of(text, len, &f->surface, &b0, &b1);
+
+  pm__fctx c = {.text = text + b0,
+                .len = b1 - b0,
+                .lx = x->lx,
+                .cfg = x->cfg,
+                .named = f->named};
   c.seg = x->seg;
   if (!index_text(x, &c))
     return pm_error_set(err, PM_NOMEM, "out of memory");
-  pm_status rc = pm__segment(x->seg, text, len, &c.toks, &c.ntoks, err);
+  pm_status rc = pm__segment(x->seg, c.text, c.len, &c.toks, &c.ntoks, err);
   if (rc != PM_OK)
     return rc;
   if (!split_sentences(x, &c))
@@ -670,31 +803,14 @@ pm_status pm_extract_text(pm_extractor *x, const char *text, size_t len,
     c.words += c.toks[k].kind == PM_TOK_WORD;
     c.ja_morphemes += c.toks[k].kind == PM_TOK_JA;
   }
-
-  static const pm_hashed_family order[] = {PM_FAM_CHAR_NGRAMS, PM_FAM_WORDS,
-                                           PM_FAM_SYNTAX};
-  for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
-    pm_hashed_family fam = order[k];
-    if (!pm_config_hashed_enabled(x->cfg, fam))
-      continue;
-    acc_begin(x);
-    bool ok = true;
-    if (fam == PM_FAM_CHAR_NGRAMS)
-      char_ngrams(x, &c);
-    else if (fam == PM_FAM_WORDS)
-      ok = words(x, &c);
-    else
-      ok = syntax(x, &c);
-    if (!ok || !acc_flush(x, f, fam, pm_config_hashed_offset(x->cfg, fam),
-                          pm_config_hashed_dim(x->cfg, fam),
-                          pm_config_hashed_weight(x->cfg, fam)))
-      return pm_error_set(err, PM_NOMEM, "out of memory");
-  }
+  rc = hashed_families(x, &c, f, err);
+  if (rc != PM_OK)
+    return rc;
 
   /* The function words are always counted: language detection reads them;
    * a family switched off is zeroed afterwards. */
   pm__named_function_words(&c);
-  pm__named_layout(&c);
+  pm__named_lines(&c);
   pm__named_punctuation(&c);
   pm__named_case_lengths(&c);
   pm__named_japanese(&c);
@@ -704,8 +820,7 @@ pm_status pm_extract_text(pm_extractor *x, const char *text, size_t len,
       f->named[i] = 0.0f;
   f->own_chars = c.ncp;
   f->words = c.words + c.ja_morphemes;
-  surface_of(&c, &f->surface);
-  return PM_OK;
+  return surface_family(x, text, &f->surface, f, err);
 }
 
 pm_status pm_extract_mail(pm_extractor *x, const pm_mail *mail,

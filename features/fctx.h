@@ -42,14 +42,18 @@ typedef struct {
   /* counts gathered by the character pass */
   size_t letters, upper, latin, nonspace, kanji, hiragana, katakana, digits;
   size_t words, ja_morphemes;
-  /* the layout's reading of the surface (set by pm__named_layout): the
+  /* the layout's reading of the surface (set by pm__named_surface): the
    * greeting line and the first line of the closing block, nlines when
    * there is none */
   size_t greet_line, close_line;
 } pm__fctx;
 
 /* The steps that fill the named block. */
-void pm__named_layout(pm__fctx *c);
+/* Greeting and sign-off, read on the whole own text: the copyable surface.
+ * Sets greet_line and close_line. */
+void pm__named_surface(pm__fctx *c);
+/* Line and block layout, read on the body (the text between the surface). */
+void pm__named_lines(pm__fctx *c);
 void pm__named_punctuation(pm__fctx *c);
 void pm__named_case_lengths(pm__fctx *c);
 void pm__named_function_words(pm__fctx *c);

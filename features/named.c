@@ -90,6 +90,20 @@ pm_named_family pm_named_family_of(size_t i) {
   return i < pm_named_count() ? table[i].family : PM_FAM_LAYOUT;
 }
 
+bool pm_named_is_surface(size_t i) {
+  return i <= PM_NF_SIGN_JA_THANKS || /* the layout block opens the table */
+         i == PM_NF_SIG_LINES || i == PM_NF_GREETING_OWN_LINE ||
+         i == PM_NF_BLANK_AFTER_GREETING;
+}
+
+pm_surface_group pm_named_surface_group(size_t i) {
+  if (i <= PM_NF_GREET_JA_NAME)
+    return PM_SURFACE_GREETING;
+  if (i >= PM_NF_SIGN_NONE && i <= PM_NF_SIGN_JA_THANKS)
+    return PM_SURFACE_SIGNOFF;
+  return PM_SURFACE_OTHER;
+}
+
 long pm_named_find(const char *name) {
   size_t n = pm_named_count();
   for (size_t i = 0; i < n; i++)

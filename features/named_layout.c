@@ -419,8 +419,11 @@ static void lines(pm__fctx *c) {
   v[PM_NF_SIG_SEPARATOR] = sep ? 1.0f : 0.0f;
 }
 
-void pm__named_layout(pm__fctx *c) {
+void pm__named_surface(pm__fctx *c) {
   greeting(c);
   signoff(c);
+}
+
+void pm__named_lines(pm__fctx *c) {
   lines(c);
 }

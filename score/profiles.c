@@ -67,7 +67,7 @@ pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
   p->hash = pm_config_hash(p->cfg);
   void *blob = NULL;
   size_t len = 0;
-  rc = pm_store_get(st, "model", 0, &blob, &len, err);
+  rc = pm_store_get(st, PM_KIND_MODEL, 0, &blob, &len, err);
   if (rc == PM_NOTFOUND) {
     rc = no_model(st, &p->m, err);
   } else if (rc == PM_OK) {
@@ -99,6 +99,19 @@ pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
   rc = pm__reasons_prepare(p, err);
   if (rc != PM_OK)
     goto fail;
+  /* as training's calibration computes it (train/finalize.c) */
+  size_t nn = p->m.n_named;
+  p->tenant_named = calloc(nn ? nn : 1, sizeof *p->tenant_named);
+  if (!p->tenant_named) {
+    rc = pm_error_set(err, PM_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t j = 0; j < nn; j++) {
+    double t = 0;
+    for (size_t r = 0; r < R; r++)
+      t += p->m.named_mean[r * nn + j];
+    p->tenant_named[j] = R ? (float)(t / (double)R) : 0.0f;
+  }
   p->memory = sizeof *p + p->m.n_senders * (sizeof(pm__model_sender) + 32) +
               R * (2 * (size_t)p->m.d + 2 * (size_t)p->m.n_named) * 4;
   *out = p;
@@ -113,6 +126,7 @@ void pm_profiles_free(pm_profiles *p) {
     return;
   pm__model_free(&p->m);
   free(p->by_row);
+  free(p->tenant_named);
   pm__reasons_release(p);
   pm_config_free(p->cfg);
   free(p);

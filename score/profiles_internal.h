@@ -29,6 +29,8 @@ struct pm_profiles {
   uint64_t hash;  /* pm_config_hash(cfg) */
   const pm__model_sender **by_row;   /* the ready senders by row */
   uint8_t *named_group;              /* per named feature: PM_GROUP_*, owned */
+  float *tenant_named; /* the mean over ready senders of their raw named
+                          means: the prior of a sender's habits, owned */
   pm__group groups[PM_GROUP__COUNT]; /* [GREETING] and [SIGNOFF] are used */
   size_t memory;
 };

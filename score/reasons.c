@@ -158,7 +158,8 @@ static void family_reason(pm_hashed_family f, pm_reason *out) {
       "sender's",
       "word choice differs from this sender's",
       "sentence construction (function words, word order) differs from this "
-      "sender's"};
+      "sender's",
+      "greeting and closing block differ from every one this sender uses"};
   snprintf(out->feature, sizeof out->feature, "%s", pm_hashed_family_name(f));
   snprintf(out->text, sizeof out->text, "%s", text[f]);
   out->observed = out->typical = 0.0;
@@ -171,7 +172,8 @@ static inline double term(const float *w, const float *x, const float *mean,
   return (double)w[j] * (x[j] - mean[j]);
 }
 
-_Static_assert(PM_FAM__HASHED_COUNT == 3, "family_pulls sums three families");
+_Static_assert(PM_FAM__HASHED_COUNT == 4,
+               "family_pulls sums three families; the surface has no weight");
 
 /* Each hashed family's pull: the three sums run side by side, each in its
  * own order, so that their additions overlap instead of waiting on one
@@ -198,6 +200,7 @@ static void family_pulls(const pm_config *cfg, const float *w, const float *x,
   pull[0] = s0;
   pull[1] = s1;
   pull[2] = s2;
+  pull[PM_FAM_SURFACE] = 0.0; /* out of the model space (train/finalize.c) */
 }
 
 /* Inserts c into best (nbest worst pulls, worst first), keeping at most

@@ -152,7 +152,23 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
   double r = (double)s->scores[snd->row] + snd->bias;
   double z = (r - snd->imp_mean) / snd->norm_sd;
   out->score = -z;
-  out->probability = pm__model_probability(m, -z, (uint32_t)out->own_chars);
+  /* the surface (greeting, closing block) only as evidence against */
+  out->surface_against = pm__model_surface_against(
+      pm_features_named(s->f), m->named_mean + (size_t)snd->row * m->n_named,
+      p->tenant_named, (double)snd->mails, false);
+  uint32_t so = pm_config_hashed_offset(s->cfg, PM_FAM_SURFACE);
+  uint32_t sd = pm_config_hashed_dim(s->cfg, PM_FAM_SURFACE);
+  double cosine =
+      pm__model_cosine(s->vec + so, s->vec + so, sd) > 0
+          ? pm__model_cosine(s->vec + so,
+                             m->mean + (size_t)snd->row * m->d + so, sd)
+          : NAN;
+  out->surface_text_against =
+      pm__model_surface_text_against(cosine, snd->surf_mean, snd->surf_sd);
+  /* calibrated on the length of the body, which is what the score read */
+  out->probability = pm__model_probability(
+      m, out->score, (uint32_t)pm_features_own_chars(s->f),
+      out->surface_against, out->surface_text_against);
   out->verdict = out->probability >= m->threshold ? PM_VERDICT_IMPERSONATION
                                                   : PM_VERDICT_GENUINE;
   /* the sender the mail reads most like, on the same normalised scale */

@@ -21,6 +21,7 @@ extern void dpotrs_(const char *uplo, const int *n, const int *nrhs,
 /* Everything the computation holds, freed in one place. */
 typedef struct {
   uint32_t d, nn, named_off;
+  uint32_t surf_off, surf_dim; /* the surface slice: out of the model space */
   pm_store_sender *senders;
   size_t n_senders;
   int32_t *row; /* per sender: ready row or -1 */
@@ -31,10 +32,15 @@ typedef struct {
   double *mean;  /* d: tenant mean */
   float *smean;  /* n_ready x d: senders' mean model vectors */
   float *named_mean, *named_sd; /* n_ready x nn */
+  double *count;                /* n_ready: mails behind each mean */
+  double *cnorm2;               /* n_ready: |surface slice of smean|^2 */
   /* leave-one-out scores of the calibration samples */
   float *loo;      /* n_samples x n_ready */
   int32_t *owner;  /* n_samples: the sample's ready row, or -1 */
   uint32_t *chars; /* n_samples: own text length */
+  uint32_t *surf;  /* n_samples: the surface forms shown, bit j = named j */
+  float *ssim;     /* n_samples x n_ready: surface cosine to each sender's
+                      mean, leaving the sample out of its own sender's */
   size_t n_samples, cap_samples;
 } fin;
 
@@ -51,6 +57,10 @@ static void fin_free(fin *f) {
   free(f->loo);
   free(f->owner);
   free(f->chars);
+  free(f->surf);
+  free(f->ssim);
+  free(f->count);
+  free(f->cnorm2);
 }
 
 /* Loads the ready senders' statistics: the right-hand sides of the ridge
@@ -64,7 +74,7 @@ static pm_status load_senders(pm_store *st, fin *f, pm_error *err) {
     void *blob = NULL;
     size_t len = 0;
     pm_status rc =
-        pm_store_get(st, "sstat", f->senders[i].id, &blob, &len, err);
+        pm_store_get(st, PM_KIND_SSTAT, f->senders[i].id, &blob, &len, err);
     if (rc != PM_OK)
       return rc;
     pm__stats s;
@@ -74,10 +84,15 @@ static pm_status load_senders(pm_store *st, fin *f, pm_error *err) {
       return rc;
     double n = (double)(s.n ? s.n : 1);
     double *w = f->W + (size_t)r * f->d;
+    double c2 = 0;
     for (uint32_t j = 0; j < f->d; j++) {
       w[j] = f->scale[j] * (s.sum[j] - (double)s.n * f->mean[j]);
       f->smean[(size_t)r * f->d + j] = (float)(s.sum[j] / n);
+      if (j >= f->surf_off && j < f->surf_off + f->surf_dim)
+        c2 += (s.sum[j] / n) * (s.sum[j] / n);
     }
+    f->count[r] = (double)s.n;
+    f->cnorm2[r] = c2;
     for (uint32_t j = 0; j < f->nn; j++) {
       double mu = s.sum[f->d + j] / n;
       double var = s.sumsq[j] / n - mu * mu;
@@ -98,8 +113,18 @@ static void build_system(fin *f, const pm__gram *g) {
     f->mean[j] = g->sum[j] / n;
   /* standardise the named block; the hashed slices are normalised already */
   for (size_t j = 0; j < d; j++) {
+    if (j >= f->surf_off && j < f->surf_off + f->surf_dim) {
+      f->scale[j] = 0.0; /* the surface text: as the surface forms below */
+      continue;
+    }
     if (j < f->named_off) {
       f->scale[j] = 1.0;
+      continue;
+    }
+    /* the copyable surface is no evidence for a claim: out of the model
+     * space (scoring reads it only as evidence against) */
+    if (pm_named_is_surface(j - f->named_off)) {
+      f->scale[j] = 0.0;
       continue;
     }
     double var = (double)g->G[j * d + j] / n - f->mean[j] * f->mean[j];
@@ -126,6 +151,8 @@ typedef struct {
   double *yhat; /* n_ready x CHUNK: predictions */
   int32_t owner[CHUNK];
   uint32_t chars[CHUNK];
+  uint32_t surf[CHUNK];
+  float *ssim; /* n_ready x CHUNK */
   size_t n;
 } chunk;
 
@@ -147,6 +174,15 @@ static bool reserve_samples(fin *f, size_t more) {
   if (!nc)
     return false;
   f->chars = nc;
+  uint32_t *ns = realloc(f->surf, c * sizeof *ns);
+  if (!ns)
+    return false;
+  f->surf = ns;
+  float *nss =
+      realloc(f->ssim, c * (f->n_ready ? f->n_ready : 1) * sizeof *nss);
+  if (!nss)
+    return false;
+  f->ssim = nss;
   f->cap_samples = c;
   return true;
 }
@@ -177,10 +213,42 @@ static bool flush_chunk(fin *f, chunk *c, const double *frac) {
       out[r] = (float)(y - (y - yh) / (1.0 - h));
     }
     f->chars[f->n_samples] = c->chars[k];
+    f->surf[f->n_samples] = c->surf[k];
+    memcpy(f->ssim + f->n_samples * f->n_ready, c->ssim + k * (size_t)R,
+           (size_t)R * sizeof *f->ssim);
     f->owner[f->n_samples++] = c->owner[k];
   }
   c->n = 0;
   return true;
+}
+
+/* The cosine of a sample's surface slice to every ready sender's mean one;
+ * for its own sender, to the mean without it (held out, as the other
+ * scores are). */
+static void surface_cosines(const fin *f, const pm__sample_entry *e,
+                            int32_t owner, float *out) {
+  uint32_t lo = f->surf_off, hi = f->surf_off + f->surf_dim;
+  double xx = 0;
+  for (uint32_t k = 0; k < e->nnz; k++)
+    if (e->idx[k] >= lo && e->idx[k] < hi)
+      xx += (double)e->val[k] * e->val[k];
+  for (uint32_t r = 0; r < f->n_ready; r++) {
+    const float *mu = f->smean + (size_t)r * f->d;
+    double xy = 0;
+    for (uint32_t k = 0; k < e->nnz; k++)
+      if (e->idx[k] >= lo && e->idx[k] < hi)
+        xy += (double)e->val[k] * mu[e->idx[k]];
+    double yy = f->cnorm2[r], n = f->count[r];
+    if ((int32_t)r == owner && n > 1) {
+      /* mean' = (n mean - x) / (n - 1) */
+      double xy1 = (n * xy - xx) / (n - 1);
+      yy = (n * n * yy - 2 * n * xy + xx) / ((n - 1) * (n - 1));
+      xy = xy1;
+    }
+    /* NaN: the mail shows no surface text, which says nothing here (a
+     * missing sign-off is the forms' evidence) */
+    out[r] = !(xx > 0) ? NAN : yy > 1e-12 ? (float)(xy / sqrt(xx * yy)) : 0.0f;
+  }
 }
 
 static bool add_sample(fin *f, chunk *c, const pm__sample_entry *e,
@@ -188,8 +256,16 @@ static bool add_sample(fin *f, chunk *c, const pm__sample_entry *e,
   double *u = c->U + c->n * f->d;
   for (size_t j = 0; j < f->d; j++)
     u[j] = -f->mean[j] * f->scale[j];
-  for (uint32_t k = 0; k < e->nnz; k++)
+  uint32_t surf = 0;
+  for (uint32_t k = 0; k < e->nnz; k++) {
     u[e->idx[k]] += e->val[k] * f->scale[e->idx[k]];
+    uint32_t j = e->idx[k] - f->named_off;
+    if (e->idx[k] >= f->named_off && j < 32 && pm_named_is_surface(j) &&
+        e->val[k] > 0.5f)
+      surf |= 1u << j;
+  }
+  c->surf[c->n] = surf;
+  surface_cosines(f, e, owner, c->ssim + c->n * f->n_ready);
   c->chars[c->n] = e->chars;
   c->owner[c->n++] = owner;
   return c->n < CHUNK || flush_chunk(f, c, frac);
@@ -202,13 +278,15 @@ static pm_status score_samples(pm_store *st, fin *f, const double *frac,
   c.V = malloc((size_t)f->d * CHUNK * sizeof *c.V);
   c.yhat =
       malloc((size_t)(f->n_ready ? f->n_ready : 1) * CHUNK * sizeof *c.yhat);
+  c.ssim =
+      malloc((size_t)(f->n_ready ? f->n_ready : 1) * CHUNK * sizeof *c.ssim);
   pm_status rc = PM_OK;
-  if (!c.U || !c.V || !c.yhat)
+  if (!c.U || !c.V || !c.yhat || !c.ssim)
     rc = pm_error_set(err, PM_NOMEM, "out of memory");
   for (size_t i = 0; i < f->n_senders && rc == PM_OK; i++) {
     void *blob = NULL;
     size_t len = 0;
-    rc = pm_store_get(st, "sample", f->senders[i].id, &blob, &len, err);
+    rc = pm_store_get(st, PM_KIND_SAMPLE, f->senders[i].id, &blob, &len, err);
     if (rc == PM_NOTFOUND) {
       rc = PM_OK;
       continue;
@@ -230,6 +308,7 @@ static pm_status score_samples(pm_store *st, fin *f, const double *frac,
   free(c.U);
   free(c.V);
   free(c.yhat);
+  free(c.ssim);
   return rc;
 }
 
@@ -260,16 +339,34 @@ static double mom_var(const moments *m) {
  * held-out pair, f = (1, u, u L, L), by Newton's method; both classes weigh
  * the same, so the probability reads at even prior odds. A small ridge keeps
  * the fit finite when the classes separate. */
-#define NCAL 4
+#define NCAL PM_CALIB_N
 /* Penalty on the calibration's slopes (the log-loss is weighted to sum to
  * one): keeps them finite when held-out scores separate perfectly. */
 #define CALIB_RIDGE 1e-3
 
-static void features_of(double u, double L, double f[NCAL]) {
+/* The held-out pairs as calibration reads them. */
+typedef struct {
+  double *u, *L; /* impersonation score, log length of the body */
+  double *a, *b; /* the surface's evidence against: forms, text */
+  uint8_t *y;    /* 1: the sample is not the sender's */
+  size_t n;
+} pairs;
+
+static void pairs_free(pairs *p) {
+  free(p->u);
+  free(p->L);
+  free(p->a);
+  free(p->b);
+  free(p->y);
+}
+
+static void features_of(const pairs *p, size_t i, double f[NCAL]) {
   f[0] = 1.0;
-  f[1] = u;
-  f[2] = u * L;
-  f[3] = L;
+  f[1] = p->u[i];
+  f[2] = p->u[i] * p->L[i];
+  f[3] = p->L[i];
+  f[4] = p->a[i];
+  f[5] = p->b[i];
 }
 
 /* Solves the NCAL x NCAL system H x = g in place (Gaussian elimination with
@@ -306,13 +403,13 @@ static bool solve_small(double H[NCAL][NCAL], double g[NCAL]) {
 }
 
 /* The penalised, weighted log-loss of coef over the pairs. */
-static double calib_loss(const double *u, const double *L, const uint8_t *y,
-                         size_t n, double wp, double wn,
+static double calib_loss(const pairs *p, double wp, double wn,
                          const double coef[NCAL]) {
   double loss = 0;
-  for (size_t i = 0; i < n; i++) {
+  const uint8_t *y = p->y;
+  for (size_t i = 0; i < p->n; i++) {
     double f[NCAL], t = 0;
-    features_of(u[i], L[i], f);
+    features_of(p, i, f);
     for (int k = 0; k < NCAL; k++)
       t += coef[k] * f[k];
     /* log(1 + exp(-s t)) without overflow, s = +1 impostor, -1 genuine */
@@ -327,17 +424,19 @@ static double calib_loss(const double *u, const double *L, const uint8_t *y,
 /* Newton's method with step halving, so that it converges even when the
  * held-out scores separate the classes completely (the penalty keeps the
  * solution finite). */
-static void fit_calibration(const double *u, const double *L, const uint8_t *y,
-                            size_t n, double coef[NCAL]) {
+static void fit_calibration(const pairs *p, double coef[NCAL]) {
+  const uint8_t *y = p->y;
+  size_t n = p->n;
   size_t npos = 0;
   for (size_t i = 0; i < n; i++)
     npos += y[i];
-  coef[0] = coef[2] = coef[3] = 0.0;
+  for (int k = 0; k < NCAL; k++)
+    coef[k] = 0.0;
   coef[1] = 1.0;
   if (npos == 0 || npos == n)
     return;
   double wp = 0.5 / (double)npos, wn = 0.5 / (double)(n - npos);
-  double loss = calib_loss(u, L, y, n, wp, wn, coef);
+  double loss = calib_loss(p, wp, wn, coef);
   for (int it = 0; it < 100; it++) {
     double H[NCAL][NCAL] = {{0}}, g[NCAL] = {0};
     for (int k = 1; k < NCAL; k++) {
@@ -347,26 +446,26 @@ static void fit_calibration(const double *u, const double *L, const uint8_t *y,
     H[0][0] = 1e-12;
     for (size_t i = 0; i < n; i++) {
       double f[NCAL];
-      features_of(u[i], L[i], f);
+      features_of(p, i, f);
       double t = 0;
       for (int k = 0; k < NCAL; k++)
         t += coef[k] * f[k];
-      double p = 1.0 / (1.0 + exp(-t));
-      double w = y[i] ? wp : wn, r = w * (p - (double)y[i]);
-      double q = w * p * (1.0 - p);
-      for (int a = 0; a < NCAL; a++) {
-        g[a] += r * f[a];
-        for (int b = 0; b < NCAL; b++)
-          H[a][b] += q * f[a] * f[b];
+      double pr = 1.0 / (1.0 + exp(-t));
+      double w = y[i] ? wp : wn, r = w * (pr - (double)y[i]);
+      double q = w * pr * (1.0 - pr);
+      for (int ia = 0; ia < NCAL; ia++) {
+        g[ia] += r * f[ia];
+        for (int ib = 0; ib < NCAL; ib++)
+          H[ia][ib] += q * f[ia] * f[ib];
       }
     }
     if (!solve_small(H, g))
       break;
-    double step = 1.0, next[NCAL], nl = loss;
+    double step = 1.0, next[NCAL] = {0}, nl = loss;
     for (int half = 0; half < 30; half++, step *= 0.5) {
       for (int k = 0; k < NCAL; k++)
         next[k] = coef[k] - step * g[k];
-      nl = calib_loss(u, L, y, n, wp, wn, next);
+      nl = calib_loss(p, wp, wn, next);
       if (nl <= loss)
         break;
     }
@@ -385,9 +484,10 @@ static int cmp_double(const void *x, const void *y) {
   return a < b ? -1 : a > b;
 }
 
-/* Per-sender normalisation from the held-out scores, then the tenant's
- * calibration and threshold. */
-static pm_status calibrate(fin *f, pm__model *m) {
+/* Per-sender normalisation from the held-out scores: z = (r - imp_mean) /
+ * norm_sd, where imp_mean is the mean held-out score of other senders' mail
+ * and norm_sd the spread of genuine and impostor scores together. */
+static pm_status sender_norms(fin *f, pm__model *m) {
   uint32_t R = f->n_ready;
   moments *gen = calloc(R ? R : 1, sizeof *gen);
   moments *imp = calloc(R ? R : 1, sizeof *imp);
@@ -400,8 +500,7 @@ static pm_status calibrate(fin *f, pm__model *m) {
     for (uint32_t r = 0; r < R; r++)
       mom_add((int32_t)r == f->owner[i] ? &gen[r] : &imp[r], f->loo[i * R + r]);
   /* Few held-out scores make a poor spread: shrink each sender's towards
-   * the tenant's pooled one, as if it had 5 more scores of that spread. */
-  moments pooled_gen = {0}, pooled_imp = {0};
+   * the tenant's mean one, as if it had 5 more scores of that spread. */
   double gvar_sum = 0, ivar_sum = 0;
   size_t gvar_n = 0, ivar_n = 0;
   for (uint32_t r = 0; r < R; r++) {
@@ -414,8 +513,6 @@ static pm_status calibrate(fin *f, pm__model *m) {
       ivar_n++;
     }
   }
-  (void)pooled_gen;
-  (void)pooled_imp;
   double gvar0 = gvar_n ? gvar_sum / (double)gvar_n : 0.01;
   double ivar0 = ivar_n ? ivar_sum / (double)ivar_n : 0.01;
   for (size_t i = 0; i < f->n_senders; i++) {
@@ -435,62 +532,148 @@ static pm_status calibrate(fin *f, pm__model *m) {
     double sd = sqrt(gv + iv);
     s->norm_sd = (float)(sd > 1e-9 ? sd : 1.0);
   }
-  /* impersonation scores u = -z of every held-out pair */
-  size_t npairs = f->n_samples * R, k = 0, ngen = 0;
-  double *u = malloc((npairs ? npairs : 1) * sizeof *u);
-  double *L = malloc((npairs ? npairs : 1) * sizeof *L);
-  uint8_t *y = malloc(npairs ? npairs : 1);
-  double *genu = malloc((npairs ? npairs : 1) * sizeof *genu);
-  uint32_t *genc = malloc((npairs ? npairs : 1) * sizeof *genc);
-  pm_status rc = PM_OK;
-  if (!u || !L || !y || !genu || !genc) {
-    rc = PM_NOMEM;
-    goto done;
+  free(gen);
+  free(imp);
+  return PM_OK;
+}
+
+/* Per sender, the mean and spread of the held-out surface cosines of their
+ * own mail, the spread shrunk towards the tenant's like the scores'. */
+static pm_status surface_norms(const fin *f, pm__model *m) {
+  uint32_t R = f->n_ready;
+  moments *own = calloc(R ? R : 1, sizeof *own);
+  if (!own)
+    return PM_NOMEM;
+  for (size_t i = 0; i < f->n_samples; i++)
+    if (f->owner[i] >= 0 && !isnan(f->ssim[i * R + (size_t)f->owner[i]]))
+      mom_add(&own[f->owner[i]], f->ssim[i * R + (size_t)f->owner[i]]);
+  double var_sum = 0;
+  size_t var_n = 0;
+  for (uint32_t r = 0; r < R; r++)
+    if (own[r].n >= 2) {
+      var_sum += mom_var(&own[r]);
+      var_n++;
+    }
+  double var0 = var_n ? var_sum / (double)var_n : 0.01;
+  for (size_t i = 0; i < f->n_senders; i++) {
+    int32_t r = f->row[i];
+    if (r < 0)
+      continue;
+    double v = ((double)own[r].n * mom_var(&own[r]) + 5.0 * var0) /
+               ((double)own[r].n + 5.0);
+    m->senders[i].surf_mean = (float)mom_mean(&own[r]);
+    m->senders[i].surf_sd = (float)sqrt(v);
   }
-  /* the ready senders in row order */
+  free(own);
+  return PM_OK;
+}
+
+/* The tenant's mean raw named block over its ready senders: the prior of
+ * a sender's surface habits (scoring computes the same in score/). */
+static void tenant_named(const fin *f, float *out) {
+  for (uint32_t j = 0; j < f->nn; j++) {
+    double t = 0;
+    for (uint32_t r = 0; r < f->n_ready; r++)
+      t += f->named_mean[(size_t)r * f->nn + j];
+    out[j] = f->n_ready ? (float)(t / f->n_ready) : 0.0f;
+  }
+}
+
+static pm_status build_pairs(const fin *f, const pm__model *m, pairs *p) {
+  uint32_t R = f->n_ready;
+  size_t np = f->n_samples * R;
+  p->n = 0;
+  p->u = calloc(np ? np : 1, sizeof *p->u);
+  p->L = calloc(np ? np : 1, sizeof *p->L);
+  p->a = calloc(np ? np : 1, sizeof *p->a);
+  p->b = calloc(np ? np : 1, sizeof *p->b);
+  p->y = calloc(np ? np : 1, 1);
   const pm__model_sender **by_row = calloc(R ? R : 1, sizeof *by_row);
-  if (!by_row) {
+  float *tenant = calloc(f->nn ? f->nn : 1, sizeof *tenant);
+  float *mail = calloc(f->nn ? f->nn : 1, sizeof *mail);
+  pm_status rc = PM_OK;
+  if (!p->u || !p->L || !p->a || !p->b || !p->y || !by_row || !tenant ||
+      !mail) {
     rc = PM_NOMEM;
-    goto done;
+    goto out;
   }
   for (size_t i = 0; i < f->n_senders; i++)
     if (f->row[i] >= 0)
       by_row[f->row[i]] = &m->senders[i];
-  for (size_t i = 0; i < f->n_samples; i++)
+  tenant_named(f, tenant);
+  for (size_t i = 0; i < f->n_samples; i++) {
+    for (uint32_t j = 0; j < 32 && j < f->nn; j++)
+      mail[j] = (f->surf[i] >> j) & 1u ? 1.0f : 0.0f;
     for (uint32_t r = 0; r < R; r++) {
       const pm__model_sender *s = by_row[r];
-      double z = (f->loo[i * R + r] - s->imp_mean) / s->norm_sd;
-      u[k] = -z;
-      L[k] = log1p((double)f->chars[i]);
-      y[k] = (int32_t)r != f->owner[i];
-      if (!y[k]) {
-        genu[ngen] = -z;
-        genc[ngen++] = f->chars[i];
-      }
-      k++;
+      bool own = (int32_t)r == f->owner[i];
+      p->u[p->n] = -(f->loo[i * R + r] - s->imp_mean) / s->norm_sd;
+      p->L[p->n] = log1p((double)f->chars[i]);
+      p->a[p->n] = pm__model_surface_against(
+          mail, f->named_mean + (size_t)r * f->nn, tenant, f->count[r], own);
+      p->b[p->n] = pm__model_surface_text_against(f->ssim[i * R + r],
+                                                  s->surf_mean, s->surf_sd);
+      p->y[p->n++] = !own;
     }
+  }
+out:
   free(by_row);
-  fit_calibration(u, L, y, k, m->calib);
-  /* the threshold that flags PM_FLAG_RATE of the held-out genuine mail */
-  for (size_t i = 0; i < ngen; i++)
-    genu[i] = pm__model_probability(m, genu[i], genc[i]);
-  if (ngen > 0) {
-    qsort(genu, ngen, sizeof *genu, cmp_double);
-    size_t at = (size_t)floor((1.0 - PM_FLAG_RATE) * (double)ngen);
-    if (at >= ngen)
-      at = ngen - 1;
-    m->threshold = genu[at];
+  free(tenant);
+  free(mail);
+  return rc;
+}
+
+/* The threshold that flags PM_FLAG_RATE of the held-out genuine mail. */
+static pm_status set_threshold(const pairs *p, const fin *f, pm__model *m) {
+  double *g = malloc((p->n ? p->n : 1) * sizeof *g);
+  if (!g)
+    return PM_NOMEM;
+  size_t ng = 0;
+  uint32_t R = f->n_ready;
+  for (size_t k = 0; k < p->n; k++)
+    if (!p->y[k])
+      g[ng++] =
+          pm__model_probability(m, p->u[k], f->chars[k / R], p->a[k], p->b[k]);
+  if (ng > 0) {
+    qsort(g, ng, sizeof *g, cmp_double);
+    size_t at = (size_t)floor((1.0 - PM_FLAG_RATE) * (double)ng);
+    m->threshold = g[at < ng ? at : ng - 1];
   } else {
     m->threshold = 0.5;
   }
-done:
-  free(u);
-  free(L);
-  free(y);
-  free(genu);
-  free(genc);
-  free(gen);
-  free(imp);
+  free(g);
+  return PM_OK;
+}
+
+/* Per-sender normalisation, then the tenant's calibration and threshold.
+ * The surface's weight may only be positive: when the held-out pairs say
+ * it should vouch for a claim, it is left out instead. */
+static pm_status calibrate(fin *f, pm__model *m) {
+  pm_status rc = sender_norms(f, m);
+  if (rc != PM_OK)
+    return rc;
+  rc = surface_norms(f, m);
+  if (rc != PM_OK)
+    return rc;
+  pairs p = {0};
+  rc = build_pairs(f, m, &p);
+  if (rc == PM_OK) {
+    fit_calibration(&p, m->calib);
+    /* a weight that came out negative: that evidence is dropped */
+    bool again = false;
+    if (!(m->calib[4] >= 0.0)) {
+      memset(p.a, 0, p.n * sizeof *p.a);
+      again = true;
+    }
+    if (!(m->calib[5] >= 0.0)) {
+      memset(p.b, 0, p.n * sizeof *p.b);
+      again = true;
+    }
+    if (again)
+      fit_calibration(&p, m->calib);
+    rc = set_threshold(&p, f, m);
+  }
+  pairs_free(&p);
   return rc;
 }
 
@@ -503,6 +686,10 @@ pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
   f.d = g->d;
   f.nn = (uint32_t)pm_named_count();
   f.named_off = pm_config_named_offset(cfg);
+  f.surf_off = pm_config_hashed_offset(cfg, PM_FAM_SURFACE);
+  f.surf_dim = pm_config_hashed_enabled(cfg, PM_FAM_SURFACE)
+                   ? pm_config_hashed_dim(cfg, PM_FAM_SURFACE)
+                   : 0;
   rc = pm_store_senders(st, &f.senders, &f.n_senders, err);
   if (rc != PM_OK)
     goto out;
@@ -530,9 +717,11 @@ pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
   f.smean = calloc((R ? R : 1) * d, sizeof *f.smean);
   f.named_mean = calloc((R ? R : 1) * f.nn, sizeof *f.named_mean);
   f.named_sd = calloc((R ? R : 1) * f.nn, sizeof *f.named_sd);
+  f.count = calloc(R ? R : 1, sizeof *f.count);
+  f.cnorm2 = calloc(R ? R : 1, sizeof *f.cnorm2);
   double *frac = calloc(R ? R : 1, sizeof *frac);
   if (!f.scale || !f.mean || !f.M || !f.W || !f.smean || !f.named_mean ||
-      !f.named_sd || !frac) {
+      !f.named_sd || !f.count || !f.cnorm2 || !frac) {
     free(frac);
     goto nomem;
   }
@@ -602,7 +791,7 @@ pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
   void *blob = pm__model_encode(&m, &len);
   if (!blob)
     goto nomem;
-  rc = pm_store_put(st, "model", 0, blob, len, err);
+  rc = pm_store_put(st, PM_KIND_MODEL, 0, blob, len, err);
   free(blob);
   goto out;
 nomem:

@@ -29,7 +29,7 @@ struct pm_config {
 };
 
 static const char *const hashed_names[PM_FAM__HASHED_COUNT] = {
-    "char_ngrams", "words", "syntax"};
+    "char_ngrams", "words", "syntax", "surface"};
 static const char *const named_names[PM_FAM__NAMED_COUNT] = {
     "function_words", "japanese", "punctuation", "layout", "case", "lengths"};
 
@@ -42,6 +42,7 @@ static const hashed_params hashed_defaults[PM_FAM__HASHED_COUNT] = {
      * than style, and dropping them raised AUC on every corpus measured */
     [PM_FAM_WORDS] = {true, 1u << 10, 1, 1, 1.0f},
     [PM_FAM_SYNTAX] = {true, 1u << 9, 1, 3, 0.7f},
+    [PM_FAM_SURFACE] = {true, 1u << 9, 1, 4, 1.0f},
 };
 
 const char *pm_hashed_family_name(pm_hashed_family f) {

@@ -36,6 +36,10 @@ typedef enum {
   PM_FAM_CHAR_NGRAMS = 0, /* character n-grams of the raw own text */
   PM_FAM_WORDS,           /* words (unigrams by default) */
   PM_FAM_SYNTAX, /* Japanese POS n-grams; English function-word skeleton */
+  /* character n-grams of the copyable surface (greeting line, closing
+   * block): never evidence for a claim, only against it (a mail signed
+   * unlike the sender's every mail) */
+  PM_FAM_SURFACE,
   PM_FAM__HASHED_COUNT
 } pm_hashed_family;
 

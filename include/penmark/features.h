@@ -61,6 +61,21 @@ pm_named_kind pm_named_kind_of(size_t i);
 pm_named_family pm_named_family_of(size_t i);
 /* The index of a named feature, or -1. */
 long pm_named_find(const char *name);
+/* true for the features of the copyable surface: the greeting, the sign-off
+ * and the signature block, read on the whole own text. An attacker copies
+ * them for free, so the model never counts them as evidence that the
+ * claimed sender wrote a mail; scoring reads them only as evidence against
+ * (a habit the mail breaks). */
+bool pm_named_is_surface(size_t i);
+/* The choices among the surface features: PM_SURFACE_GREETING for the
+ * greeting forms (one of them, or "none", is set per mail),
+ * PM_SURFACE_SIGNOFF for the sign-off forms, PM_SURFACE_OTHER otherwise. */
+typedef enum {
+  PM_SURFACE_OTHER = 0,
+  PM_SURFACE_GREETING,
+  PM_SURFACE_SIGNOFF
+} pm_surface_group;
+pm_surface_group pm_named_surface_group(size_t i);
 
 /* cfg is borrowed and must outlive the extractor. Fails with PM_DICT when
  * MeCab's dictionary or ICU's break iterator cannot be opened. *out is owned
@@ -101,12 +116,16 @@ size_t pm_features_words(const pm_features *f);
 
 /* The copyable surface as the layout features read it, byte offsets into
  * the text last extracted (pm_extract_text's text, or the mail's own
- * text): the greeting line (without its line end) and the closing block
- * (sign-off line, or the bare name ending the mail, through the last
- * non-blank character). The greeting is one of the first three non-blank
- * lines matching the greeting lexicons (or a short "Name," / "田中様" line);
- * the sign-off is one of the last ten non-blank lines matching the sign-off
- * lexicons. A closing block never starts at or before the greeting. */
+ * text): the greeting line (without its line end; when the greeting opens
+ * a line of more than six words, only its first clause, up to the first
+ * comma, colon or exclamation mark) and the closing block (sign-off line,
+ * or the bare name ending the mail, through the last non-blank character).
+ * The greeting is one of the first three non-blank lines matching the
+ * greeting lexicons (or a short "Name," / "田中様" line); the sign-off is
+ * one of the last ten non-blank lines matching the sign-off lexicons. A
+ * closing block never starts at or before the greeting. The text between
+ * them, the body, is what the style families read; the surface itself is
+ * read only by the greeting and sign-off features and the surface family. */
 typedef struct {
   bool has_greeting, has_closing;
   size_t greeting_start, greeting_end;

@@ -93,12 +93,14 @@ static inline uint32_t pm__sstat_dim(uint32_t d, uint32_t n_named) {
  * trained tenant.
  *
  * Blob "PMMD": u32 version, u32 d, u32 n_named, u64 config hash, u64 mails,
- * u32 senders, u32 ready, f64 calib[4], f64 threshold, then per
+ * u32 senders, u32 ready, f64 calib[5], f64 threshold, then per
  * sender (sorted by address): u32 address length, address bytes, u64 mails,
  * i64 last trained, i32 row (-1 when not ready), f32 bias, imp_mean, norm_sd,
- * gen_mean; then for each ready row: d float32 weights, d float32 model-space
- * mean, n_named float32 raw named means, n_named raw named deviations.
- * Little-endian throughout. */
+ * gen_mean, surf_mean, surf_sd; then for each ready row: d float32 weights, d
+ * float32 model-space mean, n_named float32 raw named means, n_named raw named
+ * deviations. Little-endian throughout. */
+#define PM_CALIB_N 6
+
 typedef struct {
   char *address; /* owned */
   uint64_t mails;
@@ -106,6 +108,10 @@ typedef struct {
   int32_t row; /* row in the matrices, -1 when not ready */
   float bias;  /* r(x) = W[row] . x + bias */
   float imp_mean, norm_sd, gen_mean; /* z = (r - imp_mean) / norm_sd */
+  /* how like the sender's usual surface their own mail's is: the mean and
+   * spread of the held-out cosine of a mail's surface slice to the
+   * sender's mean one (pm__model_surface_text_against) */
+  float surf_mean, surf_sd;
 } pm__model_sender;
 
 typedef struct {
@@ -113,10 +119,14 @@ typedef struct {
   uint64_t config_hash;
   uint64_t mails;
   uint32_t n_senders, n_ready;
-  /* p = 1 / (1 + exp(-t)), t = c0 + c1 u + c2 u L + c3 L, where u = -z is
-   * the normalised impersonation score and L = log(1 + own characters):
-   * how far a score can be trusted depends on how much text there is. */
-  double calib[4];
+  /* p = 1 / (1 + exp(-t)), t = c0 + c1 u + c2 u L + c3 L + c4 a + c5 b,
+   * where u = -z is the normalised impersonation score of the body, L =
+   * log(1 + the body's characters) (how far a score can be trusted depends
+   * on how much text there is), and a, b >= 0 the surface's evidence
+   * against the claim: its forms (pm__model_surface_against) and its text
+   * (pm__model_surface_text_against). c4, c5 >= 0, so a habitual greeting
+   * or signature never lowers the probability below what the body says. */
+  double calib[PM_CALIB_N];
   double threshold;          /* on p */
   pm__model_sender *senders; /* n_senders, sorted by address (byte order) */
   float *W;                  /* n_ready x d */
@@ -131,8 +141,29 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
                            pm_error *err);
 
 /* The calibrated probability of a normalised score u for a mail of `chars`
- * characters of own text. */
-double pm__model_probability(const pm__model *m, double u, uint32_t chars);
+ * characters of body, with the surface's evidence against. */
+double pm__model_probability(const pm__model *m, double u, uint32_t chars,
+                             double forms_against, double text_against);
+
+/* The surface's evidence against a claim: for the greeting and for the
+ * sign-off, how much rarer the mail's form is in the sender's mail than the
+ * sender's most usual form, log(p_usual / p_mail), summed; 0 when the mail
+ * uses the sender's usual forms (a copy by an attacker costs nothing, so it
+ * earns nothing). mail: the mail's raw named block; share: the sender's raw
+ * named means over n mails; tenant: the tenant's means, the prior that
+ * smooths a sender of few mails. With loo, the mail is one of the sender's
+ * n and is left out of the shares first (calibration's held-out reading). */
+double pm__model_surface_against(const float *mail, const float *share,
+                                 const float *tenant, double n, bool loo);
+
+/* The cosine of two slices of dim floats (0 when either is zero). */
+double pm__model_cosine(const float *x, const float *y, uint32_t dim);
+/* The surface text's evidence against a claim: how far below the sender's
+ * usual cosine (sender mean, spread) the mail's surface reads, in spreads,
+ * 0 at or above the usual; capped. A copied signature reads as usual, so
+ * it earns nothing; a mail signed unlike any of the sender's reads far
+ * below. */
+double pm__model_surface_text_against(double cosine, double mean, double sd);
 
 /* The sender with this address, or NULL (binary search). */
 const pm__model_sender *pm__model_find(const pm__model *m, const char *addr);

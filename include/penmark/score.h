@@ -84,8 +84,15 @@ typedef struct {
   pm_verdict verdict;
   double probability; /* impersonation probability, [0, 1]; 0.5 abstaining */
   double threshold;   /* the tenant threshold */
-  double score;       /* the normalised score behind the probability */
-  char sender[320];   /* the claimed sender, lower-cased */
+  double score;       /* the normalised score of the body behind the
+                         probability (higher: less like the sender) */
+  double surface_against;      /* the greeting's and sign-off's forms' evidence
+                                  against the claim, >= 0 (0: the sender's usual
+                                  forms) */
+  double surface_text_against; /* the greeting line's and closing block's
+                                  text's, in spreads below the sender's
+                                  usual, >= 0 */
+  char sender[320];            /* the claimed sender, lower-cased */
   pm_reason reasons[PM_MAX_REASONS];
   size_t n_reasons;
   /* the tenant's sender whose profile the mail matches best, when that is

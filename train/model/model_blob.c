@@ -6,8 +6,9 @@
 #include <string.h>
 
 #define MODEL_MAGIC 0x444d4d50u /* "PMMD" */
-#define MODEL_VERSION 2u
-#define HEADER 80
+#define MODEL_VERSION 3u
+#define HEADER (40 + 8 * PM_CALIB_N + 8)
+#define SENDER_FIXED 44 /* a sender's fields after the address */
 
 void pm__model_free(pm__model *m) {
   for (uint32_t i = 0; m->senders && i < m->n_senders; i++)
@@ -41,7 +42,7 @@ static void put_floats(unsigned char **p, const float *v, size_t n) {
 void *pm__model_encode(const pm__model *m, size_t *len) {
   size_t n = HEADER;
   for (uint32_t i = 0; i < m->n_senders; i++)
-    n += 4 + strlen(m->senders[i].address) + 8 + 8 + 4 + 16;
+    n += 4 + strlen(m->senders[i].address) + SENDER_FIXED;
   n += (size_t)m->n_ready * (2 * (size_t)m->d + 2 * (size_t)m->n_named) * 4;
   unsigned char *b = malloc(n), *p = b;
   if (!b)
@@ -54,9 +55,9 @@ void *pm__model_encode(const pm__model *m, size_t *len) {
   pm__put_u64(p + 24, m->mails);
   pm__put_u32(p + 32, m->n_senders);
   pm__put_u32(p + 36, m->n_ready);
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < PM_CALIB_N; k++)
     put_f64(p + 40 + 8 * k, m->calib[k]);
-  put_f64(p + 72, m->threshold);
+  put_f64(p + 40 + 8 * PM_CALIB_N, m->threshold);
   p += HEADER;
   for (uint32_t i = 0; i < m->n_senders; i++) {
     const pm__model_sender *s = &m->senders[i];
@@ -71,7 +72,9 @@ void *pm__model_encode(const pm__model *m, size_t *len) {
     pm__put_f32(p + 24, s->imp_mean);
     pm__put_f32(p + 28, s->norm_sd);
     pm__put_f32(p + 32, s->gen_mean);
-    p += 36;
+    pm__put_f32(p + 36, s->surf_mean);
+    pm__put_f32(p + 40, s->surf_sd);
+    p += SENDER_FIXED;
   }
   size_t r = m->n_ready;
   put_floats(&p, m->W, r * m->d);
@@ -111,9 +114,9 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
   m->mails = pm__get_u64(p + 24);
   m->n_senders = pm__get_u32(p + 32);
   m->n_ready = pm__get_u32(p + 36);
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < PM_CALIB_N; k++)
     m->calib[k] = get_f64(p + 40 + 8 * k);
-  m->threshold = get_f64(p + 72);
+  m->threshold = get_f64(p + 40 + 8 * PM_CALIB_N);
   p += HEADER;
   if (m->n_ready > m->n_senders || m->n_senders > len / 40)
     goto corrupt;
@@ -126,7 +129,7 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
       goto corrupt;
     uint32_t al = pm__get_u32(p);
     p += 4;
-    if ((size_t)(end - p) < (size_t)al + 36)
+    if ((size_t)(end - p) < (size_t)al + SENDER_FIXED)
       goto corrupt;
     s->address = malloc(al + 1);
     if (!s->address)
@@ -141,7 +144,9 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
     s->imp_mean = pm__get_f32(p + 24);
     s->norm_sd = pm__get_f32(p + 28);
     s->gen_mean = pm__get_f32(p + 32);
-    p += 36;
+    s->surf_mean = pm__get_f32(p + 36);
+    s->surf_sd = pm__get_f32(p + 40);
+    p += SENDER_FIXED;
     if (s->row < -1 || s->row >= (int32_t)m->n_ready)
       goto corrupt;
   }
@@ -160,10 +165,12 @@ nomem:
   return pm_error_set(err, PM_NOMEM, "out of memory");
 }
 
-double pm__model_probability(const pm__model *m, double u, uint32_t chars) {
+double pm__model_probability(const pm__model *m, double u, uint32_t chars,
+                             double forms_against, double text_against) {
   double L = log1p((double)chars);
-  double t =
-      m->calib[0] + m->calib[1] * u + m->calib[2] * u * L + m->calib[3] * L;
+  double t = m->calib[0] + m->calib[1] * u + m->calib[2] * u * L +
+             m->calib[3] * L + m->calib[4] * forms_against +
+             m->calib[5] * text_against;
   double p = 1.0 / (1.0 + exp(-t));
   return isfinite(p) ? p : 0.5;
 }
