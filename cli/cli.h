@@ -53,6 +53,7 @@ const char *pm_cli_input_name(const char *path);
 
 int pm_cmd_features(int argc, char **argv);
 int pm_cmd_train(int argc, char **argv);
+int pm_cmd_background(int argc, char **argv);
 int pm_cmd_score(int argc, char **argv);
 int pm_cmd_inspect(int argc, char **argv);
 int pm_cmd_eval(int argc, char **argv);

@@ -37,6 +37,9 @@ static void usage(FILE *out) {
         "mail with\n"
         "                     the claimed sender's habitual greeting and "
         "closing block\n"
+        "  --background FILE  train with this background (penmark "
+        "background);\n"
+        "                     refused when it holds any mail of CORPUS\n"
         "\n"
         "Exit status: 0 when the report was written, 1 on failure, 2 on a bad\n"
         "command line.\n",
@@ -44,7 +47,7 @@ static void usage(FILE *out) {
 }
 
 typedef struct {
-  const char *trials_out, *report, *plot, *config;
+  const char *trials_out, *report, *plot, *config, *background;
   long threads;
   bool curve, ablation, mimicry;
   const char *corpus;
@@ -61,6 +64,7 @@ static int parse_args(int argc, char **argv, args *a) {
       {"learning-curve", no_argument, 0, 'L'},
       {"ablation", no_argument, 0, 'A'},
       {"mimicry", no_argument, 0, 'M'},
+      {"background", required_argument, 0, 'b'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -92,6 +96,9 @@ static int parse_args(int argc, char **argv, args *a) {
       break;
     case 'M':
       a->mimicry = true;
+      break;
+    case 'b':
+      a->background = optarg;
       break;
     case 'h':
       usage(stdout);
@@ -324,6 +331,7 @@ int pm_cmd_eval(int argc, char **argv) {
   o.tmp_dir = pm_cli_tmp_guard_dir(guard);
   o.cfg = cfg;
   o.threads = (unsigned)a.threads;
+  o.background = a.background;
   if (tty)
     o.progress = progress;
   pm_status st = pm_eval_run_new(c, &o, &r, &err);

@@ -11,7 +11,7 @@
 static void usage(FILE *out) {
   fputs("usage: penmark train --tenant T --store DIR [--config FILE]\n"
         "                     [--label-by-dir] [--min-mails N] [--threads N]\n"
-        "                     [--json] INPUT...\n"
+        "                     [--background FILE] [--json] INPUT...\n"
         "\n"
         "Adds the sent mail in INPUT to the sender profiles of tenant T, kept\n"
         "in DIR/T.db. INPUT is a maildir, an mbox file, a directory tree of\n"
@@ -26,6 +26,9 @@ static void usage(FILE *out) {
         "                   (labeled corpora), not its From: address\n"
         "  --min-mails N    mails a sender needs for a profile (default 20)\n"
         "  --threads N      extraction threads (default: the cores)\n"
+        "  --background FILE  a background store (penmark background): the\n"
+        "                   style of other writers, learned against too; with\n"
+        "                   it a tenant of one sender gets a profile\n"
         "  --json           print the summary as JSON on standard output\n",
         out);
 }
@@ -108,6 +111,7 @@ int pm_cmd_train(int argc, char **argv) {
       {"min-mails", required_argument, 0, 'm'},
       {"threads", required_argument, 0, 'j'},
       {"json", no_argument, 0, 'J'},
+      {"background", required_argument, 0, 'b'},
       /* hidden: mails per transaction, for the crash-safety tests */
       {"batch-mails", required_argument, 0, 'B'},
       {"help", no_argument, 0, 'h'},
@@ -146,6 +150,9 @@ int pm_cmd_train(int argc, char **argv) {
       break;
     case 'J':
       json = true;
+      break;
+    case 'b':
+      o.background = optarg;
       break;
     case 'B':
       if (!pm_cli_parse_count("--batch-mails", optarg, 1, 100000000, &v))

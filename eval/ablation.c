@@ -11,6 +11,9 @@ static pm_status run_without(const pm_eval_corpus *c, const pm_eval_opts *o,
                              pm_error *err) {
   pm_eval_opts ao = *o;
   ao.cfg = cfg;
+  /* a background holds vectors of the full configuration only: the
+   * ablation measures the families, each run without it */
+  ao.background = NULL;
   char step[80];
   snprintf(step, sizeof step, "-%s", row->family);
   pm_eval_run *r = NULL;

@@ -95,6 +95,7 @@ static pm_status train(const pm_eval_corpus *c, const pm_eval_opts *o,
   to.threads = threads;
   to.min_mails = o->min_mails ? o->min_mails : PM_EVAL_MIN_TRAIN;
   to.label_by_dir = true; /* the sender is the directory's name */
+  to.background = o->background;
   train_ctx tc = {o, step};
   if (o->progress) {
     to.progress = train_progress;
@@ -167,12 +168,55 @@ out:
   return PM_OK;
 }
 
+/* A background that holds any mail of the corpus would let the measure see
+ * its own test mail: refused before any work. */
+static pm_status check_background(const pm_eval_corpus *c, const char *bg,
+                                  pm_error *err) {
+  size_t total = 0, k = 0, dl = strlen(c->dir);
+  for (size_t i = 0; i < c->n_senders; i++)
+    total += c->senders[i].n_train + c->senders[i].n_test;
+  char **v = calloc(total ? total : 1, sizeof *v);
+  if (!v)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  pm_status rc = PM_OK;
+  for (size_t i = 0; rc == PM_OK && i < c->n_senders; i++) {
+    const pm__eval_sender *s = &c->senders[i];
+    for (size_t j = 0; rc == PM_OK && j < s->n_train + s->n_test; j++) {
+      size_t fl = strlen(s->files[j]);
+      if (!(v[k] = malloc(dl + fl + 2))) {
+        rc = pm_error_set(err, PM_NOMEM, "out of memory");
+        break;
+      }
+      memcpy(v[k], c->dir, dl);
+      v[k][dl] = '/';
+      memcpy(v[k] + dl + 1, s->files[j], fl + 1);
+      k++;
+    }
+  }
+  size_t found = 0, first = 0;
+  if (rc == PM_OK)
+    rc = pm_background_overlap(bg, (const char *const *)v, k, &found, &first,
+                               err);
+  if (rc == PM_OK && found)
+    rc = pm_error_set(err, PM_INVAL,
+                      "background %s holds %zu mails of the corpus %s (first: "
+                      "%s): build it from other mail",
+                      bg, found, c->dir, v[first] + dl + 1);
+  free_inputs(v, k);
+  return rc;
+}
+
 pm_status pm_eval_run_new(const pm_eval_corpus *c, const pm_eval_opts *o,
                           pm_eval_run **out, pm_error *err) {
   pm_eval_opts def;
   if (!o) {
     pm_eval_opts_default(&def);
     o = &def;
+  }
+  if (o->background) {
+    pm_status rc = check_background(c, o->background, err);
+    if (rc != PM_OK)
+      return rc;
   }
   return pm__eval_run_step(c, o, NULL, out, err);
 }

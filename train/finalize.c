@@ -271,8 +271,30 @@ static bool add_sample(fin *f, chunk *c, const pm__sample_entry *e,
   return c->n < CHUNK || flush_chunk(f, c, frac);
 }
 
+/* Up to PM_BACKGROUND_SAMPLES of the background's samples, taken round
+ * robin over its writers so that none dominates, as outsiders (owner -1). */
+static pm_status score_background(fin *f, chunk *c, const pm__background *bg,
+                                  const double *frac, pm_error *err) {
+  size_t taken = 0;
+  for (size_t k = 0; taken < PM_BACKGROUND_SAMPLES; k++) {
+    bool any = false;
+    for (size_t i = 0; i < bg->n_samples && taken < PM_BACKGROUND_SAMPLES;
+         i++) {
+      if (k >= bg->samples[i].n)
+        continue;
+      any = true;
+      taken++;
+      if (!add_sample(f, c, &bg->samples[i].e[k], -1, frac))
+        return pm_error_set(err, PM_NOMEM, "out of memory");
+    }
+    if (!any)
+      break;
+  }
+  return PM_OK;
+}
+
 static pm_status score_samples(pm_store *st, fin *f, const double *frac,
-                               pm_error *err) {
+                               const pm__background *bg, pm_error *err) {
   chunk c = {0};
   c.U = malloc((size_t)f->d * CHUNK * sizeof *c.U);
   c.V = malloc((size_t)f->d * CHUNK * sizeof *c.V);
@@ -303,6 +325,8 @@ static pm_status score_samples(pm_store *st, fin *f, const double *frac,
         rc = pm_error_set(err, PM_NOMEM, "out of memory");
     pm__sample_free(&s);
   }
+  if (rc == PM_OK && bg)
+    rc = score_background(f, &c, bg, frac, err);
   if (rc == PM_OK && !flush_chunk(f, &c, frac))
     rc = pm_error_set(err, PM_NOMEM, "out of memory");
   free(c.U);
@@ -677,12 +701,26 @@ static pm_status calibrate(fin *f, pm__model *m) {
   return rc;
 }
 
+/* The background's writers as more of the tenant's "others". */
+static void add_background_moments(pm__gram *g, const pm__background *bg) {
+  size_t d = g->d;
+  for (size_t i = 0; i < d; i++) {
+    g->sum[i] += bg->gram.sum[i];
+    for (size_t j = i; j < d; j++)
+      g->G[i * d + j] += bg->gram.G[i * d + j];
+  }
+  g->n += bg->gram.n;
+}
+
 pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
-                       unsigned min_mails, pm_error *err) {
+                       unsigned min_mails, const pm__background *bg,
+                       pm_error *err) {
   fin f = {0};
   pm__model m = {0};
   pm_status rc;
   pm__gram_flush(g);
+  if (bg && bg->gram.d == g->d)
+    add_background_moments(g, bg);
   f.d = g->d;
   f.nn = (uint32_t)pm_named_count();
   f.named_off = pm_config_named_offset(cfg);
@@ -698,9 +736,10 @@ pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
   if (!f.row || !m.senders)
     goto nomem;
   /* A discriminant needs something to discriminate from: with a single
-   * sender in the tenant, nobody is ready. */
+   * sender in the tenant and no background, nobody is ready. */
   for (size_t i = 0; i < f.n_senders; i++) {
-    bool ready = f.senders[i].mails >= (int64_t)min_mails && f.n_senders > 1;
+    bool ready = f.senders[i].mails >= (int64_t)min_mails &&
+                 (f.n_senders > 1 || (bg && bg->gram.n > 0));
     f.row[i] = ready ? (int32_t)f.n_ready++ : -1;
     if (f.senders[i].ready != ready) {
       f.senders[i].ready = ready;
@@ -743,7 +782,7 @@ pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
       if (f.row[i] >= 0)
         frac[f.row[i]] = (double)f.senders[i].mails / (double)g->n;
     if (rc == PM_OK)
-      rc = score_samples(st, &f, frac, err);
+      rc = score_samples(st, &f, frac, bg, err);
     if (rc == PM_OK && calibrate(&f, &m) != PM_OK)
       rc = pm_error_set(err, PM_NOMEM, "out of memory");
   }

@@ -18,6 +18,7 @@
 #include "penmark/error.h"
 #include "penmark/model.h"
 #include "penmark/store.h"
+#include "train/background.h"
 #include "train/gram.h"
 
 /* Tuned on the development corpora (see README, Accuracy). */
@@ -25,12 +26,19 @@
 #define PM_NAMED_WEIGHT 1.0 /* weight of the standardised named block */
 #define PM_SAMPLE_K 40      /* calibration sample per sender */
 #define PM_FLAG_RATE 0.01   /* default threshold: flags 1% of genuine */
+/* Background samples used as held-out outsiders, at most: each costs a
+ * solve of the tenant's system, and a thousand spread over the background's
+ * writers pin its impostor scores down well enough. */
+#define PM_BACKGROUND_SAMPLES 1000
 
 /* Computes the model from the statistics in the store (inside the caller's
  * transaction) and the tenant moments g, marks senders ready (at least
- * min_mails mails), and writes the "model" blob. now: the run's time, for
- * the senders trained in it. */
+ * min_mails mails), and writes the "model" blob. bg (may be NULL): a
+ * background, whose moments are added to g (g is consumed: do not store it
+ * afterwards) and whose samples serve as held-out outsiders; with one, a
+ * tenant of a single sender gets a profile. */
 pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
-                       unsigned min_mails, pm_error *err);
+                       unsigned min_mails, const pm__background *bg,
+                       pm_error *err);
 
 #endif

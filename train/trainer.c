@@ -17,6 +17,7 @@
 #include "penmark/model.h"
 #include "penmark/store.h"
 #include "penmark/train.h"
+#include "train/background.h"
 #include "train/finalize.h"
 #include "train/gram.h"
 #include "train/pipeline.h"
@@ -212,7 +213,7 @@ static pm_status commit_batch(run *r, bool reopen, pm_error *err) {
   if (rc == PM_OK && r->gram_dirty) {
     size_t len;
     void *blob = pm__gram_encode(&r->gram, &len);
-    rc = put_encoded(r, "moments", 0, blob, len, err);
+    rc = put_encoded(r, PM_KIND_MOMENTS, 0, blob, len, err);
     if (rc == PM_OK) {
       /* the statistics changed: the published model is out of date */
       rc = pm_store_meta_set(r->st, "model_current", "0", err);
@@ -248,7 +249,7 @@ static unsigned cores(void) {
 static pm_status load_moments(run *r, pm_error *err) {
   void *blob = NULL;
   size_t len = 0;
-  pm_status rc = pm_store_get(r->st, "moments", 0, &blob, &len, err);
+  pm_status rc = pm_store_get(r->st, PM_KIND_MOMENTS, 0, &blob, &len, err);
   if (rc == PM_OK)
     rc = pm__gram_decode(blob, len, r->d, &r->gram, err);
   else if (rc == PM_NOTFOUND)
@@ -265,8 +266,11 @@ static pm_status load_moments(run *r, pm_error *err) {
  * all seen before leaves it alone. "model_current" holds the min_mails the
  * published model was made with, "0" once the statistics moved on. */
 static pm_status publish(run *r, unsigned threads, pm_error *err) {
-  char *cur = NULL, want[32];
+  /* the model depends on min_mails and on the background it was made with */
+  char *cur = NULL, want[160];
   snprintf(want, sizeof want, "%u", r->opts->min_mails);
+  pm__background_peek_id(r->opts->background, want + strlen(want),
+                         sizeof want - strlen(want));
   pm_status rc = pm_store_meta_get(r->st, "model_current", &cur, err);
   bool current = rc == PM_OK && strcmp(cur, want) == 0;
   free(cur);
@@ -283,7 +287,15 @@ static pm_status publish(run *r, unsigned threads, pm_error *err) {
   if (rc != PM_OK)
     return rc;
   openblas_set_num_threads((int)threads);
-  rc = pm__finalize(r->st, r->opts->cfg, &r->gram, r->opts->min_mails, err);
+  pm__background bg;
+  bool with_bg = r->opts->background && r->opts->background[0];
+  if (with_bg)
+    rc = pm__background_load(r->opts->background, r->opts->cfg, &bg, err);
+  if (rc == PM_OK)
+    rc = pm__finalize(r->st, r->opts->cfg, &r->gram, r->opts->min_mails,
+                      with_bg ? &bg : NULL, err);
+  if (with_bg)
+    pm__background_free(&bg);
   openblas_set_num_threads(1);
   if (rc == PM_OK)
     rc = pm_store_meta_set(r->st, "model_current", want, err);

@@ -234,6 +234,9 @@ typedef struct {
   size_t max_train;     /* 0: all; else each enrolled sender's first
                            max_train training mails only */
   unsigned min_mails;   /* training mails for a ready profile (20) */
+  const char *background; /* a background store for training, or NULL;
+                             refused when it holds any of the corpus's
+                             mail */
   pm_eval_progress_fn progress; /* may be NULL */
   void *progress_ctx;
 } pm_eval_opts;

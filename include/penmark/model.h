@@ -26,6 +26,7 @@
 #define PM_KIND_SSTAT "sstat"   /* a sender's statistics (owner: sender id) */
 #define PM_KIND_SAMPLE "sample" /* a sender's calibration sample */
 #define PM_KIND_MODEL "model"   /* the published model (owner 0) */
+#define PM_KIND_MOMENTS "moments" /* the tenant moments (owner 0) */
 
 /* The model view of a feature vector: what training accumulates and scoring
  * multiplies. The hashed slices as extracted; the named block compressed by

@@ -45,6 +45,8 @@ typedef struct {
   const char *store_dir;         /* DIR: the store is DIR/<tenant>.db */
   const char *tenant;            /* checked: [a-z0-9][a-z0-9._-]{0,63} */
   const pm_config *cfg;          /* borrowed for the call */
+  const char *background;        /* a background store (`penmark
+                                    background`) or NULL; borrowed */
   unsigned threads;              /* extraction threads; 0 = the cores */
   unsigned min_mails;            /* a sender with fewer is not ready (20) */
   bool label_by_dir;             /* sender = the mail's directory name */
@@ -102,6 +104,15 @@ void pm_train_summary_free(pm_train_summary *sum);
  * run got; free it with pm_train_summary_free either way. */
 pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
                    size_t n_inputs, pm_train_summary *sum, pm_error *err);
+
+/* How many of the n files in paths a background store (pm_train_opts
+ * background) holds, byte for byte: a background must be built from other
+ * mail than the mail it is measured on. *first gets the index of the first
+ * one found (when *found > 0). Files that cannot be read are skipped.
+ * Errors: the background cannot be opened (PM_NOTFOUND, PM_CORRUPT...). */
+pm_status pm_background_overlap(const char *background,
+                                const char *const *paths, size_t n,
+                                size_t *found, size_t *first, pm_error *err);
 
 #ifdef __cplusplus
 }

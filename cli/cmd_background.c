@@ -1,0 +1,136 @@
+/* penmark background: a store of other writers' style, for training. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "penmark/store.h"
+#include "penmark/train.h"
+
+static void usage(FILE *out) {
+  fputs("usage: penmark background --out DIR/NAME.db [--config FILE]\n"
+        "                          [--label-by-dir] [--threads N] INPUT...\n"
+        "\n"
+        "Builds a background: the style of writers who are not a tenant's,\n"
+        "learned from the mail in INPUT (as for penmark train) and kept as\n"
+        "numbers only, in a store of its own. `penmark train --background`\n"
+        "learns each sender against the tenant and the background alike,\n"
+        "and measures its scores on the background's writers, so that small\n"
+        "tenants get sharper profiles and a tenant of one sender gets one at\n"
+        "all. One background serves every tenant of a store directory; it\n"
+        "must be built with the tenants' feature configuration. Running it\n"
+        "again with more mail adds that mail (mail seen before is skipped).\n"
+        "\n"
+        "  --out DIR/NAME.db  the background store (created if missing)\n"
+        "  --config FILE      feature configuration (JSON); default built in\n"
+        "  --label-by-dir     writers are the mails' directories, not From:\n"
+        "  --threads N        extraction threads (default: the cores)\n",
+        out);
+}
+
+/* DIR/NAME.db -> DIR, NAME; false (with a message) when it is not one. */
+static bool split_out(const char *out, char **dir, char **name) {
+  const char *slash = strrchr(out, '/');
+  const char *base = slash ? slash + 1 : out;
+  size_t bl = strlen(base);
+  if (bl < 4 || strcmp(base + bl - 3, ".db") != 0) {
+    pm_cli_err("background: --out %s: expected a store file DIR/NAME.db", out);
+    return false;
+  }
+  *dir = slash ? strndup(out, (size_t)(slash - out) ? (size_t)(slash - out) : 1)
+               : strdup(".");
+  *name = strndup(base, bl - 3);
+  pm_error err;
+  if (*name && pm_tenant_check(*name, &err) != PM_OK) {
+    pm_cli_err("background: --out %s: %s", out, pm_error_message(&err));
+    return false;
+  }
+  return *dir && *name;
+}
+
+int pm_cmd_background(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"out", required_argument, 0, 'o'},
+      {"config", required_argument, 0, 'c'},
+      {"label-by-dir", no_argument, 0, 'l'},
+      {"threads", required_argument, 0, 'j'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
+  pm_train_opts o;
+  pm_train_opts_default(&o);
+  /* a background publishes no profiles of its own: nobody is ready */
+  o.min_mails = UINT_MAX;
+  const char *out = NULL, *config_path = NULL;
+  long v;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "o:c:lj:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'o':
+      out = optarg;
+      break;
+    case 'c':
+      config_path = optarg;
+      break;
+    case 'l':
+      o.label_by_dir = true;
+      break;
+    case 'j':
+      if (!pm_cli_parse_count("--threads", optarg, 1, 256, &v))
+        return PM_EXIT_USAGE;
+      o.threads = (unsigned)v;
+      break;
+    case 'h':
+      usage(stdout);
+      return PM_EXIT_OK;
+    default:
+      usage(stderr);
+      return PM_EXIT_USAGE;
+    }
+  }
+  if (!out || optind >= argc) {
+    pm_cli_err("background: --out and at least one INPUT are needed");
+    usage(stderr);
+    return PM_EXIT_USAGE;
+  }
+  char *dir = NULL, *name = NULL;
+  if (!split_out(out, &dir, &name)) {
+    free(dir);
+    free(name);
+    return PM_EXIT_USAGE;
+  }
+  pm_config *cfg = pm_cli_config(config_path);
+  int exit_code = PM_EXIT_FAIL;
+  if (cfg) {
+    o.cfg = cfg;
+    o.store_dir = dir;
+    o.tenant = name;
+    pm_train_summary sum;
+    pm_error err;
+    pm_error_clear(&err);
+    pm_status rc = pm_train(&o, (const char *const *)argv + optind,
+                            (size_t)(argc - optind), &sum, &err);
+    for (size_t i = 0; i < sum.n_input_error_examples; i++)
+      pm_cli_err("%s", sum.input_error_examples[i]);
+    if (rc != PM_OK) {
+      pm_cli_err("background: %s", pm_error_message(&err));
+    } else {
+      printf("background %s\n  mails read        %llu\n  trained           "
+             "%llu\n  duplicates        %llu\n  rejected          %llu\n  "
+             "writers           %llu\n",
+             out, (unsigned long long)sum.mails_read,
+             (unsigned long long)sum.mails_trained,
+             (unsigned long long)sum.mails_duplicate,
+             (unsigned long long)sum.mails_rejected,
+             (unsigned long long)sum.senders);
+      exit_code = sum.input_errors ? PM_EXIT_FAIL : PM_EXIT_OK;
+    }
+    pm_train_summary_free(&sum);
+    pm_config_free(cfg);
+  }
+  free(dir);
+  free(name);
+  return exit_code;
+}
