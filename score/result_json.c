@@ -31,6 +31,27 @@ char *pm_score_result_json(const pm_score_result *r, const char *file,
   cJSON_AddStringToObject(o, "verdict", pm_verdict_name(r->verdict));
   add_num(o, "probability", r->probability);
   add_num(o, "threshold", r->threshold);
+  /* how rare the score is among the senders' own mail, the number the
+   * verdict keeps to */
+  cJSON *rare = cJSON_AddObjectToObject(o, "rarity");
+  if (rare) {
+    add_num(rare, "genuine_share", r->genuine_share);
+    cJSON_AddNumberToObject(rare, "one_in", (double)r->one_in);
+    add_num(rare, "flag_rate", r->flag_rate);
+    char text[160];
+    if (pm_verdict_abstains(r->verdict))
+      snprintf(text, sizeof text, "not scored");
+    else if (r->one_in <= 1)
+      snprintf(text, sizeof text,
+               "most of the senders' own mails read at least this unlike "
+               "their sender");
+    else
+      snprintf(text, sizeof text,
+               "about 1 in %llu of the senders' own mails reads this unlike "
+               "their sender",
+               (unsigned long long)r->one_in);
+    cJSON_AddStringToObject(rare, "text", text);
+  }
   cJSON *reasons = cJSON_AddArrayToObject(o, "reasons");
   for (size_t i = 0; reasons && i < r->n_reasons; i++) {
     cJSON *x = cJSON_CreateObject();

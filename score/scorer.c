@@ -23,7 +23,17 @@ struct pm_scorer {
   float *vec;    /* the mail's model vector */
   float *scores; /* every ready sender's raw score */
   size_t scores_cap;
+  double flag_rate;
 };
+
+pm_status pm_scorer_set_flag_rate(pm_scorer *s, double rate, pm_error *err) {
+  if (!(rate > 0.0 && rate <= 0.5))
+    return pm_error_set(err, PM_INVAL,
+                        "false-alarm rate %g: expected a share in (0, 0.5]",
+                        rate);
+  s->flag_rate = rate;
+  return PM_OK;
+}
 
 const char *pm_verdict_name(pm_verdict v) {
   switch (v) {
@@ -52,6 +62,7 @@ pm_status pm_scorer_new(const pm_config *cfg, pm_scorer **out, pm_error *err) {
     return pm_error_set(err, PM_NOMEM, "out of memory");
   s->cfg = cfg;
   s->hash = pm_config_hash(cfg);
+  s->flag_rate = PM_DEFAULT_FLAG_RATE;
   pm_status rc = pm_extractor_new(cfg, &s->x, err);
   if (rc == PM_OK) {
     s->f = pm_features_new();
@@ -111,8 +122,13 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
                         "the scorer's configuration differs from the "
                         "profiles'");
   const pm__model *m = &p->m;
-  out->threshold = m->threshold;
+  out->flag_rate = s->flag_rate;
+  out->threshold = s->flag_rate == PM_DEFAULT_FLAG_RATE
+                       ? m->threshold
+                       : pm__model_threshold_at(m, s->flag_rate);
   out->probability = 0.5;
+  out->genuine_share = 1.0;
+  out->one_in = 1;
   snprintf(out->sender, sizeof out->sender, "%s",
            claimed && claimed[0] ? claimed : pm_mail_sender(mail));
   size_t len;
@@ -169,8 +185,10 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
   out->probability = pm__model_probability(
       m, out->score, (uint32_t)pm_features_own_chars(s->f),
       out->surface_against, out->surface_text_against);
-  out->verdict = out->probability >= m->threshold ? PM_VERDICT_IMPERSONATION
-                                                  : PM_VERDICT_GENUINE;
+  out->verdict = out->probability >= out->threshold ? PM_VERDICT_IMPERSONATION
+                                                    : PM_VERDICT_GENUINE;
+  out->genuine_share = pm__model_genuine_tail(m, out->probability);
+  out->one_in = (uint64_t)llround(1.0 / out->genuine_share);
   /* the sender the mail reads most like, on the same normalised scale */
   double best = z;
   for (uint32_t row = 0; row < m->n_ready; row++) {

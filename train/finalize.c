@@ -665,6 +665,19 @@ static pm_status set_threshold(const pairs *p, const fin *f, pm__model *m) {
   } else {
     m->threshold = 0.5;
   }
+  /* the table of genuine scores: all of them, or an even subsample that
+   * keeps the highest (the tail a rarity reads) */
+  size_t keep = ng < PM_GENUINE_TABLE ? ng : PM_GENUINE_TABLE;
+  m->genuine = malloc((keep ? keep : 1) * sizeof *m->genuine);
+  if (!m->genuine) {
+    free(g);
+    return PM_NOMEM;
+  }
+  for (size_t i = 0; i < keep; i++) {
+    size_t from = keep == ng ? i : (i + 1) * ng / keep - 1;
+    m->genuine[i] = (float)g[from];
+  }
+  m->n_genuine = (uint32_t)keep;
   free(g);
   return PM_OK;
 }

@@ -23,9 +23,9 @@
 #include "penmark/features.h"
 
 /* The kinds of blob in a store (pm_store_get/pm_store_put). */
-#define PM_KIND_SSTAT "sstat"   /* a sender's statistics (owner: sender id) */
-#define PM_KIND_SAMPLE "sample" /* a sender's calibration sample */
-#define PM_KIND_MODEL "model"   /* the published model (owner 0) */
+#define PM_KIND_SSTAT "sstat"     /* a sender's statistics (owner: sender id) */
+#define PM_KIND_SAMPLE "sample"   /* a sender's calibration sample */
+#define PM_KIND_MODEL "model"     /* the published model (owner 0) */
 #define PM_KIND_MOMENTS "moments" /* the tenant moments (owner 0) */
 
 /* The model view of a feature vector: what training accumulates and scoring
@@ -99,7 +99,8 @@ static inline uint32_t pm__sstat_dim(uint32_t d, uint32_t n_named) {
  * i64 last trained, i32 row (-1 when not ready), f32 bias, imp_mean, norm_sd,
  * gen_mean, surf_mean, surf_sd; then for each ready row: d float32 weights, d
  * float32 model-space mean, n_named float32 raw named means, n_named raw named
- * deviations. Little-endian throughout. */
+ * deviations; then u32 n_genuine and n_genuine float32 genuine
+ * probabilities, ascending. Little-endian throughout. */
 #define PM_CALIB_N 6
 
 typedef struct {
@@ -134,7 +135,21 @@ typedef struct {
   float *mean;               /* n_ready x d: each sender's mean model vector */
   float *named_mean;         /* n_ready x n_named: raw named means */
   float *named_sd;           /* n_ready x n_named */
+  /* the held-out genuine probabilities, ascending (every one, or an even
+   * subsample of PM_GENUINE_TABLE): how rare a score is among the senders'
+   * own mail, and the threshold of any false-alarm rate */
+  uint32_t n_genuine;
+  float *genuine;
 } pm__model;
+
+#define PM_GENUINE_TABLE 4096
+
+/* The share of held-out genuine mail whose probability is at least p: the
+ * false-alarm rate of a threshold at p. (k + 1) / (n + 1), so never 0. */
+double pm__model_genuine_tail(const pm__model *m, double p);
+/* The threshold that flags `rate` of the held-out genuine mail (the
+ * model's own threshold when the table is empty). */
+double pm__model_threshold_at(const pm__model *m, double rate);
 
 void pm__model_free(pm__model *m);
 void *pm__model_encode(const pm__model *m, size_t *len);

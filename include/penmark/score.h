@@ -54,6 +54,12 @@ size_t pm_profiles_memory(const pm_profiles *p);
  * hash); borrowed, must outlive the scorer. */
 pm_status pm_scorer_new(const pm_config *cfg, pm_scorer **out, pm_error *err);
 void pm_scorer_free(pm_scorer *s); /* NULL is a no-op */
+/* The tenant false-alarm rate the verdicts keep to: a mail is
+ * `impersonation` when at most this share of the senders' own held-out
+ * mail scores as high (default PM_DEFAULT_FLAG_RATE, 1%). PM_INVAL outside
+ * (0, 0.5]. */
+#define PM_DEFAULT_FLAG_RATE 0.01
+pm_status pm_scorer_set_flag_rate(pm_scorer *s, double rate, pm_error *err);
 
 typedef enum {
   PM_VERDICT_GENUINE = 0,
@@ -83,9 +89,20 @@ typedef struct {
 typedef struct {
   pm_verdict verdict;
   double probability; /* impersonation probability, [0, 1]; 0.5 abstaining */
-  double threshold;   /* the tenant threshold */
-  double score;       /* the normalised score of the body behind the
-                         probability (higher: less like the sender) */
+  double threshold;   /* the threshold on probability that keeps the
+                         false-alarm rate (pm_scorer_set_flag_rate) */
+  double flag_rate;   /* that rate */
+  /* how rare the score is among the senders' own mail: the share of their
+   * held-out genuine mail that scores at least as high (about 1 / one_in);
+   * 1 when abstaining. The verdict is impersonation when the probability
+   * reaches the threshold that flags flag_rate of that mail, so flagged
+   * mail has a genuine_share of about flag_rate or less, whatever its
+   * probability: the probability is calibrated at even odds of
+   * impersonation, not at how rare attacks are. */
+  double genuine_share;
+  uint64_t one_in;
+  double score;                /* the normalised score of the body behind the
+                                  probability (higher: less like the sender) */
   double surface_against;      /* the greeting's and sign-off's forms' evidence
                                   against the claim, >= 0 (0: the sender's usual
                                   forms) */

@@ -33,11 +33,11 @@ static void put_ascii_clean(char *buf, size_t cap, size_t *len, const char *s) {
 void pm_milter_verdict_value(const pm_score_result *r, const char *tenant,
                              char *buf, size_t cap) {
   size_t len = 0;
-  char tmp[64];
+  char tmp[96];
   buf[0] = '\0';
   put_ascii_clean(buf, cap, &len, pm_verdict_name(r->verdict));
-  int n = snprintf(tmp, sizeof tmp, "; p=%.4f; threshold=%.4f", r->probability,
-                   r->threshold);
+  int n = snprintf(tmp, sizeof tmp, "; p=%.4f; threshold=%.4f; rarity=1/%llu",
+                   r->probability, r->threshold, (unsigned long long)r->one_in);
   put(buf, cap, &len, tmp, (size_t)n);
   if (tenant) {
     put(buf, cap, &len, "; tenant=", 9);

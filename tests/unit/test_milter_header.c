@@ -27,10 +27,11 @@ START_TEST(verdict_value) {
   r.verdict = PM_VERDICT_IMPERSONATION;
   r.probability = 0.98765;
   r.threshold = 0.5;
+  r.one_in = 400;
   char buf[256];
   pm_milter_verdict_value(&r, "acme", buf, sizeof buf);
   ck_assert_str_eq(buf, "impersonation; p=0.9877; threshold=0.5000; "
-                        "tenant=acme");
+                        "rarity=1/400; tenant=acme");
   pm_milter_error_value("store \xe2\x80\x94 gone\n", buf, sizeof buf);
   ck_assert_str_eq(buf, "error; store ??? gone?");
   char small[8];

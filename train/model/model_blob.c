@@ -18,6 +18,7 @@ void pm__model_free(pm__model *m) {
   free(m->mean);
   free(m->named_mean);
   free(m->named_sd);
+  free(m->genuine);
   memset(m, 0, sizeof *m);
 }
 
@@ -44,6 +45,7 @@ void *pm__model_encode(const pm__model *m, size_t *len) {
   for (uint32_t i = 0; i < m->n_senders; i++)
     n += 4 + strlen(m->senders[i].address) + SENDER_FIXED;
   n += (size_t)m->n_ready * (2 * (size_t)m->d + 2 * (size_t)m->n_named) * 4;
+  n += 4 + (size_t)m->n_genuine * 4;
   unsigned char *b = malloc(n), *p = b;
   if (!b)
     return NULL;
@@ -81,6 +83,9 @@ void *pm__model_encode(const pm__model *m, size_t *len) {
   put_floats(&p, m->mean, r * m->d);
   put_floats(&p, m->named_mean, r * m->n_named);
   put_floats(&p, m->named_sd, r * m->n_named);
+  pm__put_u32(p, m->n_genuine);
+  p += 4;
+  put_floats(&p, m->genuine, m->n_genuine);
   *len = (size_t)(p - b);
   return b;
 }
@@ -154,8 +159,16 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
   if (!get_floats(&p, end, &m->W, r * m->d) ||
       !get_floats(&p, end, &m->mean, r * m->d) ||
       !get_floats(&p, end, &m->named_mean, r * m->n_named) ||
-      !get_floats(&p, end, &m->named_sd, r * m->n_named) || p != end)
+      !get_floats(&p, end, &m->named_sd, r * m->n_named) || end - p < 4)
     goto corrupt;
+  m->n_genuine = pm__get_u32(p);
+  p += 4;
+  if (m->n_genuine > PM_GENUINE_TABLE ||
+      !get_floats(&p, end, &m->genuine, m->n_genuine) || p != end)
+    goto corrupt;
+  for (uint32_t i = 1; i < m->n_genuine; i++)
+    if (!(m->genuine[i - 1] <= m->genuine[i]))
+      goto corrupt;
   return PM_OK;
 corrupt:
   pm__model_free(m);
@@ -173,6 +186,27 @@ double pm__model_probability(const pm__model *m, double u, uint32_t chars,
              m->calib[5] * text_against;
   double p = 1.0 / (1.0 + exp(-t));
   return isfinite(p) ? p : 0.5;
+}
+
+double pm__model_genuine_tail(const pm__model *m, double p) {
+  /* the first genuine probability >= p */
+  size_t lo = 0, hi = m->n_genuine;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if ((double)m->genuine[mid] < p)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return (double)(m->n_genuine - lo + 1) / (double)(m->n_genuine + 1);
+}
+
+double pm__model_threshold_at(const pm__model *m, double rate) {
+  if (m->n_genuine == 0)
+    return m->threshold;
+  double at = floor((1.0 - rate) * (double)m->n_genuine);
+  size_t i = at < 0 ? 0 : (size_t)at;
+  return m->genuine[i < m->n_genuine ? i : m->n_genuine - 1];
 }
 
 const pm__model_sender *pm__model_find(const pm__model *m, const char *addr) {
