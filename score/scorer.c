@@ -21,7 +21,7 @@ struct pm_scorer {
   pm_extractor *x;
   pm_features *f;
   float *vec;    /* the mail's model vector */
-  float *scores; /* every ready sender's raw score */
+  float *scores; /* the claimed sender's raw score, then its cohort's */
   size_t scores_cap;
   double flag_rate;
 };
@@ -154,18 +154,23 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
     goto done;
   }
   pm__model_vector(s->f, s->vec);
-  /* every ready sender's score at once: the closest other sender is part
-   * of the explanation */
-  if (s->scores_cap < m->n_ready) {
-    float *ns = realloc(s->scores, m->n_ready * sizeof *ns);
+  /* the claimed sender's score, and its cohort's for the closest other
+   * sender of the explanation: a fixed cost, whatever the tenant's size */
+  uint32_t k = m->cohort_k;
+  if (s->scores_cap < (size_t)k + 1) {
+    float *ns = realloc(s->scores, ((size_t)k + 1) * sizeof *ns);
     if (!ns)
       return pm_error_set(err, PM_NOMEM, "out of memory");
     s->scores = ns;
-    s->scores_cap = m->n_ready;
+    s->scores_cap = (size_t)k + 1;
   }
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->n_ready, (int)m->d, 1.0f,
-              m->W, (int)m->d, s->vec, 1, 0.0f, s->scores, 1);
-  double r = (double)s->scores[snd->row] + snd->bias;
+  const uint32_t *cohort = m->cohort + (size_t)snd->row * k;
+  s->scores[0] =
+      cblas_sdot((int)m->d, m->W + (size_t)snd->row * m->d, 1, s->vec, 1);
+  for (uint32_t i = 0; i < k; i++)
+    s->scores[i + 1] =
+        cblas_sdot((int)m->d, m->W + (size_t)cohort[i] * m->d, 1, s->vec, 1);
+  double r = (double)s->scores[0] + snd->bias;
   double z = (r - snd->imp_mean) / snd->norm_sd;
   out->score = -z;
   /* the surface (greeting, closing block) only as evidence against */
@@ -189,12 +194,12 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
                                                     : PM_VERDICT_GENUINE;
   out->genuine_share = pm__model_genuine_tail(m, out->probability);
   out->one_in = (uint64_t)llround(1.0 / out->genuine_share);
-  /* the sender the mail reads most like, on the same normalised scale */
+  /* the cohort sender the mail reads most like, on the same scale */
   double best = z;
-  for (uint32_t row = 0; row < m->n_ready; row++) {
-    const pm__model_sender *o = p->by_row[row];
-    double zo = ((double)s->scores[row] + o->bias - o->imp_mean) / o->norm_sd;
-    if (o != snd && zo > best) {
+  for (uint32_t i = 0; i < k; i++) {
+    const pm__model_sender *o = p->by_row[cohort[i]];
+    double zo = ((double)s->scores[i + 1] + o->bias - o->imp_mean) / o->norm_sd;
+    if (zo > best) {
       best = zo;
       snprintf(out->closest, sizeof out->closest, "%s", o->address);
       out->closest_score = -zo;

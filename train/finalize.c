@@ -714,6 +714,60 @@ static pm_status calibrate(fin *f, pm__model *m) {
   return rc;
 }
 
+/* Each ready sender's cohort: the PM_COHORT other senders whose profiles
+ * give the sender's mean mail the highest normalised score, i.e. who could
+ * best pass for them. Scored in blocks of claimed senders, as BLAS-3. */
+#define COHORT_BLOCK 64
+
+static void cohort_of(const pm__model *m, const pm__model_sender *const *by_row,
+                      const float *S, uint32_t c, size_t ldc, uint32_t *out) {
+  uint32_t k = m->cohort_k, n = 0;
+  double best[PM_COHORT];
+  for (uint32_t o = 0; o < m->n_ready; o++) {
+    if (o == c)
+      continue;
+    const pm__model_sender *s = by_row[o];
+    double z =
+        ((double)S[(size_t)o * ldc] + s->bias - s->imp_mean) / s->norm_sd;
+    if (n == k && !(z > best[k - 1]))
+      continue;
+    uint32_t at = n < k ? n++ : k - 1;
+    while (at > 0 && best[at - 1] < z) {
+      best[at] = best[at - 1];
+      out[at] = out[at - 1];
+      at--;
+    }
+    best[at] = z;
+    out[at] = o;
+  }
+}
+
+static pm_status build_cohorts(pm__model *m) {
+  uint32_t R = m->n_ready;
+  m->cohort_k = R > 1 ? (R - 1 < PM_COHORT ? R - 1 : PM_COHORT) : 0;
+  m->cohort = malloc(((size_t)R * m->cohort_k + 1) * sizeof *m->cohort);
+  const pm__model_sender **by_row = calloc(R ? R : 1, sizeof *by_row);
+  float *S = malloc((size_t)(R ? R : 1) * COHORT_BLOCK * sizeof *S);
+  pm_status rc = m->cohort && by_row && S ? PM_OK : PM_NOMEM;
+  for (uint32_t i = 0; rc == PM_OK && i < m->n_senders; i++)
+    if (m->senders[i].row >= 0)
+      by_row[m->senders[i].row] = &m->senders[i];
+  for (uint32_t c0 = 0; rc == PM_OK && m->cohort_k && c0 < R;
+       c0 += COHORT_BLOCK) {
+    uint32_t nb = R - c0 < COHORT_BLOCK ? R - c0 : COHORT_BLOCK;
+    /* S (R x nb, row-major) = W (R x d) . mean[c0 .. c0 + nb)' */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)nb,
+                (int)m->d, 1.0f, m->W, (int)m->d, m->mean + (size_t)c0 * m->d,
+                (int)m->d, 0.0f, S, (int)nb);
+    for (uint32_t j = 0; j < nb; j++)
+      cohort_of(m, by_row, S + j, c0 + j, nb,
+                m->cohort + (size_t)(c0 + j) * m->cohort_k);
+  }
+  free(by_row);
+  free(S);
+  return rc;
+}
+
 /* The background's writers as more of the tenant's "others". */
 static void add_background_moments(pm__gram *g, const pm__background *bg) {
   size_t d = g->d;
@@ -839,6 +893,8 @@ pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
   m.named_mean = f.named_mean;
   m.named_sd = f.named_sd;
   f.smean = f.named_mean = f.named_sd = NULL;
+  if (build_cohorts(&m) != PM_OK)
+    goto nomem;
   size_t len;
   void *blob = pm__model_encode(&m, &len);
   if (!blob)

@@ -100,7 +100,8 @@ static inline uint32_t pm__sstat_dim(uint32_t d, uint32_t n_named) {
  * gen_mean, surf_mean, surf_sd; then for each ready row: d float32 weights, d
  * float32 model-space mean, n_named float32 raw named means, n_named raw named
  * deviations; then u32 n_genuine and n_genuine float32 genuine
- * probabilities, ascending. Little-endian throughout. */
+ * probabilities, ascending; then u32 cohort_k and n_ready x cohort_k u32
+ * cohort rows. Little-endian throughout. */
 #define PM_CALIB_N 6
 
 typedef struct {
@@ -140,7 +141,15 @@ typedef struct {
    * own mail, and the threshold of any false-alarm rate */
   uint32_t n_genuine;
   float *genuine;
+  /* per ready row, the rows of the cohort_k other senders whose profiles
+   * read that sender's typical mail best: a mail is scored against its
+   * claimed sender and that cohort only (the closest other sender of the
+   * explanation comes from it), so its cost does not grow with the tenant */
+  uint32_t cohort_k;
+  uint32_t *cohort; /* n_ready x cohort_k */
 } pm__model;
+
+#define PM_COHORT 32
 
 #define PM_GENUINE_TABLE 4096
 

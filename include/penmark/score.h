@@ -112,8 +112,10 @@ typedef struct {
   char sender[320];            /* the claimed sender, lower-cased */
   pm_reason reasons[PM_MAX_REASONS];
   size_t n_reasons;
-  /* the tenant's sender whose profile the mail matches best, when that is
-   * not the claimed sender ("" otherwise), and its normalised score */
+  /* the sender of the claimed sender's cohort (the PM_COHORT others who
+   * could best pass for them) whose profile the mail matches best, when it
+   * matches better than the claimed sender's ("" otherwise), and its
+   * normalised score */
   char closest[320];
   double closest_score;
   uint64_t profile_mails;       /* mails in the claimed sender's profile */

@@ -19,6 +19,7 @@ void pm__model_free(pm__model *m) {
   free(m->named_mean);
   free(m->named_sd);
   free(m->genuine);
+  free(m->cohort);
   memset(m, 0, sizeof *m);
 }
 
@@ -46,6 +47,7 @@ void *pm__model_encode(const pm__model *m, size_t *len) {
     n += 4 + strlen(m->senders[i].address) + SENDER_FIXED;
   n += (size_t)m->n_ready * (2 * (size_t)m->d + 2 * (size_t)m->n_named) * 4;
   n += 4 + (size_t)m->n_genuine * 4;
+  n += 4 + (size_t)m->n_ready * m->cohort_k * 4;
   unsigned char *b = malloc(n), *p = b;
   if (!b)
     return NULL;
@@ -86,6 +88,10 @@ void *pm__model_encode(const pm__model *m, size_t *len) {
   pm__put_u32(p, m->n_genuine);
   p += 4;
   put_floats(&p, m->genuine, m->n_genuine);
+  pm__put_u32(p, m->cohort_k);
+  p += 4;
+  for (size_t i = 0; i < (size_t)m->n_ready * m->cohort_k; i++, p += 4)
+    pm__put_u32(p, m->cohort[i]);
   *len = (size_t)(p - b);
   return b;
 }
@@ -164,8 +170,22 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
   m->n_genuine = pm__get_u32(p);
   p += 4;
   if (m->n_genuine > PM_GENUINE_TABLE ||
-      !get_floats(&p, end, &m->genuine, m->n_genuine) || p != end)
+      !get_floats(&p, end, &m->genuine, m->n_genuine) || end - p < 4)
     goto corrupt;
+  m->cohort_k = pm__get_u32(p);
+  p += 4;
+  size_t nc = (size_t)m->n_ready * m->cohort_k;
+  if (m->cohort_k > PM_COHORT || m->cohort_k >= (m->n_ready ? m->n_ready : 1) ||
+      (size_t)(end - p) != nc * 4)
+    goto corrupt;
+  m->cohort = malloc((nc ? nc : 1) * sizeof *m->cohort);
+  if (!m->cohort)
+    goto nomem;
+  for (size_t i = 0; i < nc; i++, p += 4) {
+    m->cohort[i] = pm__get_u32(p);
+    if (m->cohort[i] >= m->n_ready || m->cohort[i] == i / m->cohort_k)
+      goto corrupt;
+  }
   for (uint32_t i = 1; i < m->n_genuine; i++)
     if (!(m->genuine[i - 1] <= m->genuine[i]))
       goto corrupt;
