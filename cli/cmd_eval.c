@@ -40,6 +40,12 @@ static void usage(FILE *out) {
         "  --background FILE  train with this background (penmark "
         "background);\n"
         "                     refused when it holds any mail of CORPUS\n"
+        "  --tenant-size N    small tenants: the senders (byte order) cut "
+        "into groups of\n"
+        "                     N, each trained and scored as a corpus of its "
+        "own, the\n"
+        "                     trials pooled (a last group under N/2 joins "
+        "the one before)\n"
         "\n"
         "Exit status: 0 when the report was written, 1 on failure, 2 on a bad\n"
         "command line.\n",
@@ -48,7 +54,7 @@ static void usage(FILE *out) {
 
 typedef struct {
   const char *trials_out, *report, *plot, *config, *background;
-  long threads;
+  long threads, tenant_size;
   bool curve, ablation, mimicry;
   const char *corpus;
 } args;
@@ -65,6 +71,7 @@ static int parse_args(int argc, char **argv, args *a) {
       {"ablation", no_argument, 0, 'A'},
       {"mimicry", no_argument, 0, 'M'},
       {"background", required_argument, 0, 'b'},
+      {"tenant-size", required_argument, 0, 'T'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -99,6 +106,11 @@ static int parse_args(int argc, char **argv, args *a) {
       break;
     case 'b':
       a->background = optarg;
+      break;
+    case 'T':
+      if (!pm_cli_parse_count("--tenant-size", optarg, 1, 1000000,
+                              &a->tenant_size))
+        return PM_EXIT_USAGE;
       break;
     case 'h':
       usage(stdout);
@@ -180,6 +192,19 @@ static void summary(const pm_eval_corpus *c, const pm_eval_run *r,
           (unsigned long long)in->mails_rejected,
           (unsigned long long)in->senders_ready, in->train_s, in->test_mails,
           in->threads, in->score_s, in->us_per_mail);
+  size_t ng = pm_eval_corpus_n_tenants(c);
+  if (ng) {
+    size_t few = 0;
+    for (size_t g = 0; g < ng; g++) {
+      pm_eval_tenant t;
+      pm_eval_corpus_tenant(c, g, &t);
+      few += t.n_profiled < 2;
+    }
+    fprintf(stderr,
+            "  small tenants of %zu: %zu groups, each its own store, trials "
+            "pooled; %zu with fewer than 2 profiled senders\n",
+            pm_eval_corpus_tenant_size(c), ng, few);
+  }
   if (in->unscorable_mails) {
     fprintf(stderr,
             "  unscorable: %zu mails (%zu trials, counted as abstentions), "
@@ -318,6 +343,11 @@ int pm_cmd_eval(int argc, char **argv) {
     goto out;
   }
   if (a.mimicry && pm_eval_corpus_add_mimicry(c, cfg, &err) != PM_OK) {
+    pm_cli_err("eval: %s", pm_error_message(&err));
+    goto out;
+  }
+  if (a.tenant_size &&
+      pm_eval_corpus_set_tenants(c, (size_t)a.tenant_size, &err) != PM_OK) {
     pm_cli_err("eval: %s", pm_error_message(&err));
     goto out;
   }

@@ -203,6 +203,7 @@ void pm_eval_corpus_free(pm_eval_corpus *c) {
   free(c->senders);
   free(c->profiled);
   free(c->trials);
+  free(c->tenants);
   free(c->dir);
   free(c);
 }

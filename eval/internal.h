@@ -29,6 +29,11 @@ struct pm_eval_corpus {
   size_t n_trials;
   size_t n_outsiders, n_mails;
   bool mimicry; /* mimicry trials listed */
+  /* small tenants (eval/groups.c): 0, or the group size; then the trials
+   * are the groups' trials pooled, and a run runs each group apart */
+  size_t tenant_size;
+  pm_eval_tenant *tenants; /* pm_eval_tenant_count of them */
+  size_t n_tenants;
 };
 
 struct pm_eval_run {
@@ -41,6 +46,17 @@ struct pm_eval_run {
 /* Appends the trials of the protocol to c (c->senders and c->profiled set).
  * PM_NOMEM only. */
 pm_status pm__eval_make_trials(pm_eval_corpus *c, pm_error *err);
+
+/* The pooled trials of the small tenants of c->tenant_size senders into
+ * c->trials (eval/groups.c). PM_NOMEM only. */
+pm_status pm__eval_tenant_trials(pm_eval_corpus *c, pm_error *err);
+
+/* A run of a corpus of small tenants: each group trained and scored as a
+ * corpus of its own (pm__eval_run_step on it), the scores pooled in trial
+ * order (eval/groups.c). */
+pm_status pm__eval_tenants_run(const pm_eval_corpus *c, const pm_eval_opts *o,
+                               const char *step, pm_eval_run **out,
+                               pm_error *err);
 
 /* The index of the sender called name, or n_senders. */
 size_t pm__eval_sender_index(const pm_eval_corpus *c, const char *name);

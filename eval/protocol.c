@@ -114,6 +114,8 @@ size_t pm__eval_sender_index(const pm_eval_corpus *c, const char *name) {
 }
 
 pm_status pm__eval_make_trials(pm_eval_corpus *c, pm_error *err) {
+  if (c->tenant_size)
+    return pm__eval_tenant_trials(c, err);
   size_t cap = 0;
   free(c->trials);
   c->trials = NULL;

@@ -66,6 +66,16 @@ static void add_corpus(cJSON *o, const pm_eval_corpus *c) {
   add_count(o, "outsiders", (double)c->n_outsiders);
   add_count(o, "mails", (double)c->n_mails);
   add_count(o, "trials", (double)c->n_trials);
+  if (c->tenant_size) {
+    /* Small tenants: how many, and how many had fewer than two profiles
+     * (the tenants where a colleague's mail can never be claimed). */
+    size_t few = 0;
+    for (size_t g = 0; g < c->n_tenants; g++)
+      few += c->tenants[g].n_profiled < 2;
+    add_count(o, "tenant_size", (double)c->tenant_size);
+    add_count(o, "tenants", (double)c->n_tenants);
+    add_count(o, "tenants_under_2_profiled", (double)few);
+  }
 }
 
 static void add_run(cJSON *o, const pm_eval_run_info *in) {

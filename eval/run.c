@@ -119,6 +119,8 @@ pm_status pm__eval_run_step(const pm_eval_corpus *c, const pm_eval_opts *o,
                             const char *step, pm_eval_run **out,
                             pm_error *err) {
   *out = NULL;
+  if (c->tenant_size && c->n_profiled)
+    return pm__eval_tenants_run(c, o, step, out, err);
   if (c->n_profiled == 0)
     return pm_error_set(err, PM_INVAL,
                         "corpus %s: no sender has a profile (an enrolled "

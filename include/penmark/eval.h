@@ -160,6 +160,42 @@ pm_status pm_eval_mimicry_rewrite(const char *raw, size_t raw_len,
                                   char **out, size_t *out_len,
                                   unsigned *replaced, pm_error *err);
 
+/* ---- small tenants (EVAL.md, "Small tenants") ---- */
+
+/* The number of groups when n_senders senders (byte order) are cut into
+ * consecutive groups of size: group g holds senders g * size up to
+ * (g + 1) * size, except the last, which holds the rest; a last group of
+ * fewer than size / 2 senders (integer division, as protocol.py's
+ * n // 2) joins the one before it. 1 when size >= n_senders > 0; 0 when
+ * n_senders or size is 0. */
+size_t pm_eval_tenant_count(size_t n_senders, size_t size);
+
+/* One small tenant of a corpus. */
+typedef struct {
+  size_t first_sender, n_senders; /* senders of the corpus, byte order */
+  size_t n_profiled;              /* its P: profiled senders of the group */
+  size_t n_outsiders;
+  size_t first_trial, n_trials; /* its part of pm_eval_corpus_trials */
+} pm_eval_tenant;
+
+/* Makes c a corpus of small tenants of size senders: each group is a
+ * corpus of its own (its own outsiders, P and trials, the claims drawn
+ * from its own P), and c's trials become the groups' trials pooled, in
+ * group order, mail paths relative to the whole corpus (mimicry trials
+ * too, whether pm_eval_corpus_add_mimicry ran before or runs after).
+ * pm_eval_run_new, the learning curve and the ablation then train and
+ * score each group apart, on a store of that group's training mail alone;
+ * a group without a profile has no trials and is not run. Errors:
+ * PM_INVAL when size is 0, PM_NOMEM. Calling it again regroups. */
+pm_status pm_eval_corpus_set_tenants(pm_eval_corpus *c, size_t size,
+                                     pm_error *err);
+/* The tenant size (0: the corpus is one tenant) and the groups. */
+size_t pm_eval_corpus_tenant_size(const pm_eval_corpus *c);
+size_t pm_eval_corpus_n_tenants(const pm_eval_corpus *c); /* 0: none */
+/* Group g (g < pm_eval_corpus_n_tenants) into *out. */
+void pm_eval_corpus_tenant(const pm_eval_corpus *c, size_t g,
+                           pm_eval_tenant *out);
+
 /* ---- scores and metrics ---- */
 
 /* The outcome of one trial. */
