@@ -175,3 +175,9 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 .SECONDARY:
+
+# libFuzzer harnesses: make fuzz, make fuzz-build (tests/fuzz/fuzz.mk)
+include tests/fuzz/fuzz.mk
+
+# fault tests: the allocation-failure library (tests/faults.mk)
+include tests/faults.mk
