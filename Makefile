@@ -7,6 +7,7 @@
 #   make asan check      the same, built with AddressSanitizer + UBSan (build/asan)
 #   make valgrind        the Check suites under valgrind (no fork, no leaks allowed)
 #   make bench           throughput and latency numbers (printed, never asserted)
+#   make fuzz            each libFuzzer harness for FUZZ_SECONDS (30) (docs/fuzzing.md)
 #   make demo            train the sample tenant and score the sample inbound mail
 #   make install PREFIX=/usr/local DESTDIR=
 #
