@@ -275,6 +275,19 @@ START_TEST(slow_clients_do_not_starve) {
                    200);
   free(body);
 
+  /* the daemon's peak memory, for the record (not asserted) */
+  char *st_path = pm_test_fmt("/proc/%ld/status", (long)daemon_pid);
+  char *st = pm_test_slurp(st_path, NULL);
+  char *hwm = st ? strstr(st, "VmHWM:") : NULL;
+  if (hwm) {
+    char *e = strchr(hwm, '\n');
+    if (e)
+      *e = '\0';
+    printf("daemon peak RSS: %s\n", hwm + 6);
+  }
+  free(st);
+  free(st_path);
+
   /* the log: bounded, whatever the number of slow connections */
   size_t during = count_lines(log_path);
   ck_assert_int_eq(stop_daemon(), 0);
