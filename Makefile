@@ -7,6 +7,7 @@
 #   make asan check      the same, built with AddressSanitizer + UBSan (build/asan)
 #   make valgrind        the Check suites under valgrind (no fork, no leaks allowed)
 #   make bench           throughput and latency numbers (printed, never asserted)
+#   make fuzz            each libFuzzer harness for FUZZ_SECONDS (30) (docs/fuzzing.md)
 #   make demo            train the sample tenant and score the sample inbound mail
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -175,3 +176,9 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 .SECONDARY:
+
+# libFuzzer harnesses: make fuzz, make fuzz-build (tests/fuzz/fuzz.mk)
+include tests/fuzz/fuzz.mk
+
+# fault tests: the allocation-failure library (tests/faults.mk)
+include tests/faults.mk

@@ -99,6 +99,13 @@ static void reject(pm__item *it, pm_reject_reason r, const char *name,
     snprintf(it->message, n, "%s: %s", name, msg);
 }
 
+/* Memory ran out on item it (named name): see PM__ITEM_NOMEM. */
+static void out_of_memory(pm__item *it, const char *name) {
+  it->kind = PM__ITEM_NOMEM;
+  free(it->message);
+  it->message = strdup(name);
+}
+
 static bool valid_sender(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n > MAX_SENDER)
@@ -122,6 +129,10 @@ static void process(worker *w, size_t i, pm__item *it) {
   pm_status rc =
       pm__source_read(p->src, i, p->opts->limits.max_bytes, &w->buf, &err);
   it->bytes = p->src->items[i].len;
+  if (rc == PM_NOMEM) {
+    out_of_memory(it, name);
+    return;
+  }
   if (rc != PM_OK) {
     /* the message already names the file */
     it->kind = PM__ITEM_REJECT;
@@ -138,6 +149,10 @@ static void process(worker *w, size_t i, pm__item *it) {
   pm_mail *m = NULL;
   rc = pm_mail_parse(w->buf.data ? w->buf.data : "", w->buf.len,
                      &p->opts->limits, &m, &err);
+  if (rc == PM_NOMEM) {
+    out_of_memory(it, name);
+    return;
+  }
   if (rc != PM_OK) {
     reject(it, rc == PM_TOOBIG ? PM_REJECT_TOO_BIG : PM_REJECT_NOT_MAIL, name,
            pm_error_message(&err));
@@ -171,10 +186,13 @@ static void process(worker *w, size_t i, pm__item *it) {
   rc = pm_extract_mail(w->x, m, w->f, &err);
   pm_mail_free(m);
   if (rc != PM_OK || !it->sender) {
+    bool nomem = rc == PM_NOMEM || !it->sender;
     free(it->sender);
     it->sender = NULL;
-    reject(it, rc != PM_OK ? PM_REJECT_NOT_MAIL : PM_REJECT_UNREADABLE, name,
-           rc != PM_OK ? pm_error_message(&err) : "out of memory");
+    if (nomem)
+      out_of_memory(it, name);
+    else
+      reject(it, PM_REJECT_NOT_MAIL, name, pm_error_message(&err));
     return;
   }
   pm__model_vector(w->f, it->vec);

@@ -19,7 +19,10 @@
 typedef enum {
   PM__ITEM_TRAIN = 0, /* a mail to train */
   PM__ITEM_REJECT,    /* could not be used: reason and message */
-  PM__ITEM_SEEN       /* trained in an earlier run (raw bytes seen) */
+  PM__ITEM_SEEN,      /* trained in an earlier run (raw bytes seen) */
+  PM__ITEM_NOMEM      /* memory ran out on the way: not the mail's fault,
+                         so the run fails rather than count it rejected
+                         (message: the mail's name, may be NULL) */
 } pm__item_kind;
 
 typedef struct {

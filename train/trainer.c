@@ -330,6 +330,14 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
   pm_status rc = pm_tenant_check(opts->tenant, err);
   if (rc != PM_OK)
     return rc;
+  /* No named features means the shipped lexicons could not be built (out
+   * of memory at their first use): every dimension computed from them
+   * would be wrong, and a new store would be made with them. */
+  if (pm_named_count() == 0)
+    return pm_error_set(err, PM_DICT,
+                        "the shipped lexicons could not be loaded (out of "
+                        "memory?): store %s/%s.db not touched",
+                        opts->store_dir, opts->tenant);
   run r = {.opts = opts, .sum = sum, .now = (int64_t)time(NULL)};
   clock_gettime(CLOCK_MONOTONIC, &r.t0);
   r.d = pm_config_vector_dim(opts->cfg);
@@ -369,7 +377,11 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
     pm__item *it = pm__pipeline_next(pipe, i);
     sum->mails_read++;
     bytes += it->bytes;
-    if (it->kind == PM__ITEM_REJECT) {
+    if (it->kind == PM__ITEM_NOMEM) {
+      /* the batch so far is rolled back below; the next run redoes it */
+      rc = pm_error_set(err, PM_NOMEM, "out of memory reading %s",
+                        it->message ? it->message : "a mail");
+    } else if (it->kind == PM__ITEM_REJECT) {
       sum->mails_rejected++;
       sum->rejected[it->reason]++;
       add_example(sum->examples, &sum->n_examples, it->message);

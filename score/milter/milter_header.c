@@ -38,6 +38,12 @@ void pm_milter_verdict_value(const pm_score_result *r, const char *tenant,
   put_ascii_clean(buf, cap, &len, pm_verdict_name(r->verdict));
   int n = snprintf(tmp, sizeof tmp, "; p=%.4f; threshold=%.4f; rarity=1/%llu",
                    r->probability, r->threshold, (unsigned long long)r->one_in);
+  /* snprintf returns the length it wanted: a number too large for tmp
+   * (a probability of 1e300 from a broken caller) must not read past it */
+  if (n < 0)
+    n = 0;
+  if ((size_t)n >= sizeof tmp)
+    n = (int)sizeof tmp - 1;
   put(buf, cap, &len, tmp, (size_t)n);
   if (tenant) {
     put(buf, cap, &len, "; tenant=", 9);

@@ -153,12 +153,13 @@ static bool is_digit(char c) {
 /* "HTTP/1.x NNN" then a space or the line's end, read from p[0..n) only
  * (n covers the line and its CRLF). sscanf is not used: it reads to the
  * next NUL, past the bytes it was given, and takes signs ("-12", "+99")
- * as part of a number. */
+ * as part of a number. The status is 100 to 599 (RFC 9110, 15): "037"
+ * has three digits but is no status. */
 static bool parse_status_line(const char *p, size_t n, int *minor,
                               int *status) {
   if (n < 14 || memcmp(p, "HTTP/1.", 7) != 0 || !is_digit(p[7]) ||
-      p[8] != ' ' || !is_digit(p[9]) || !is_digit(p[10]) || !is_digit(p[11]) ||
-      (p[12] != ' ' && p[12] != '\r'))
+      p[8] != ' ' || p[9] < '1' || p[9] > '5' || !is_digit(p[10]) ||
+      !is_digit(p[11]) || (p[12] != ' ' && p[12] != '\r'))
     return false;
   *minor = p[7] - '0';
   *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');

@@ -99,6 +99,7 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
   atomic_init(&s->stopping, false);
   s->log.fn = opts->log ? opts->log : pm_serve_log_stderr;
   s->log.ctx = opts->log_ctx;
+  s->log.limit = pm__log_limit_new(); /* NULL: unlimited, still correct */
   if (!s->opts.max_bytes)
     s->opts.max_bytes = PM_SERVE_MAX_BYTES_DEFAULT;
   if (!s->opts.max_buffered)
@@ -139,8 +140,15 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
   openblas_set_num_threads(1);
   check_fd_limit(s);
 
-  if ((rc = pm__socket_listen(s->socket_path, s->opts.socket_mode, 511, &s->log,
-                              &s->listen_fd, &s->sock_id, err)) != PM_OK)
+  if ((rc = pm__guard_new(s->opts.max_connections, s->opts.timeout_s, &s->log,
+                          &s->guard, err)) != PM_OK ||
+      (rc = pm__guard_start(s->guard, err)) != PM_OK)
+    goto fail;
+  /* A deep queue: connections wait there while a burst is accepted, rather
+   * than being refused (EAGAIN); the kernel caps it at somaxconn. */
+  if ((rc = pm__socket_listen(s->socket_path, s->opts.socket_mode, 4096,
+                              &s->log, &s->listen_fd, &s->sock_id, err)) !=
+      PM_OK)
     goto fail;
   s->sock_made = true;
   if ((rc = pm__tenants_start(s->tenants, err)) != PM_OK)
@@ -284,6 +292,9 @@ void pm_serve_free(pm_serve *s) {
    * went with them): the key can go. */
   if (s->key_made)
     pthread_key_delete(s->worker_key);
+  pm__guard_free(s->guard); /* after MHD: every connection is closed */
+  pm__log_flush(&s->log, true);
+  pm__log_limit_free(s->log.limit);
   pm__tenants_free(s->tenants);
   free(s->socket_path);
   free(s->store_dir);

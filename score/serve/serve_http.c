@@ -56,6 +56,13 @@ static void peer(struct MHD_Connection *c, char *out, size_t cap) {
     snprintf(out, cap, "peer unknown");
 }
 
+/* The guard's slot of a connection (see pm__serve_on_connection). */
+static void *conn_slot(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
 /* Queues body (malloc'd; taken over, freed by libmicrohttpd or here). */
 static enum MHD_Result respond(pm_serve *s, struct MHD_Connection *c, req *r,
                                int status, const char *ctype, char *body,
@@ -75,8 +82,10 @@ static enum MHD_Result respond(pm_serve *s, struct MHD_Connection *c, req *r,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
   MHD_destroy_response(resp);
-  if (ok == MHD_YES)
+  if (ok == MHD_YES) {
     r->status = status;
+    pm__guard_answering(s->guard, conn_slot(c));
+  }
   return ok;
 }
 
@@ -366,12 +375,12 @@ enum MHD_Result pm__serve_on_request(void *cls, struct MHD_Connection *c,
 
 void pm__serve_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                             enum MHD_RequestTerminationCode toe) {
-  (void)c;
   pm_serve *s = cls;
   req *r = *con_cls;
   if (!r)
     return;
   *con_cls = NULL;
+  pm__guard_request_done(s->guard, conn_slot(c));
   if (r->status)
     pm__metrics_request(&s->metrics, r->status,
                         (uint64_t)(pm__mono_us() - r->start_us));
@@ -389,11 +398,14 @@ void pm__serve_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 void pm__serve_on_connection(void *cls, struct MHD_Connection *c,
                              void **socket_context,
                              enum MHD_ConnectionNotificationCode toe) {
-  (void)c;
-  (void)socket_context;
   pm_serve *s = cls;
-  if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
     atomic_fetch_add(&s->metrics.connections, 1);
-  else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    pm__guard_opened(s->guard, ci ? ci->connect_fd : -1, socket_context);
+  } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    pm__guard_closed(s->guard, socket_context);
     atomic_fetch_sub(&s->metrics.connections, 1);
+  }
 }

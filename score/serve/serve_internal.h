@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "penmark/serve.h"
+#include "score/serve/serve_guard.h"
 #include "score/serve/serve_log.h"
 #include "score/serve/serve_metrics.h"
 #include "score/serve/serve_tenants.h"
@@ -23,6 +24,7 @@ struct pm_serve {
   pm__log log;
   pm__metrics metrics;
   pm__tenants *tenants;
+  pm__guard *guard;         /* slow and idle clients */
   pthread_key_t worker_key; /* this worker's scorers */
   bool key_made;
   struct MHD_Daemon *mhd;

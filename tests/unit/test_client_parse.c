@@ -95,12 +95,15 @@ END_TEST
 
 START_TEST(status_digits_only) {
   static const char *const bad[] = {
-      "HTTP/1.1 -12 X\r\n\r\n",  "HTTP/1.1 +99 X\r\n\r\n",
-      "HTTP/1.1  99 X\r\n\r\n",  "HTTP/1.1 2x0 X\r\n\r\n",
-      "HTTP/1.1 20 X\r\n\r\n",   "HTTP/1.1 2000 X\r\n\r\n",
-      "HTTP/2.0 200 X\r\n\r\n",  "HTTP/1.x 200 X\r\n\r\n",
+      "HTTP/1.1 -12 X\r\n\r\n", "HTTP/1.1 +99 X\r\n\r\n",
+      "HTTP/1.1  99 X\r\n\r\n", "HTTP/1.1 2x0 X\r\n\r\n",
+      "HTTP/1.1 20 X\r\n\r\n", "HTTP/1.1 2000 X\r\n\r\n",
+      "HTTP/2.0 200 X\r\n\r\n", "HTTP/1.x 200 X\r\n\r\n",
       "HTTP/1.1\t200 X\r\n\r\n", "http/1.1 200 X\r\n\r\n",
-      "HTTP/1.1 200X\r\n\r\n"};
+      "HTTP/1.1 200X\r\n\r\n",
+      /* found by tests/fuzz/fuzz_client: three digits, but no status */
+      "HTTP/1.1 037 1\n\r\n\r\n", "HTTP/1.1 099 X\r\n\r\n",
+      "HTTP/1.1 000 X\r\n\r\n", "HTTP/1.1 600 X\r\n\r\n"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     pm__http_response r;
     int rc = parse_guarded(bad[i], false, &r);

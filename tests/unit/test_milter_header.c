@@ -40,6 +40,22 @@ START_TEST(verdict_value) {
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_milter: a number wider than the scratch buffer
+ * made the copy read past it (snprintf returns the length it wanted). */
+START_TEST(verdict_value_huge_numbers) {
+  pm_score_result r;
+  memset(&r, 0, sizeof r);
+  r.verdict = PM_VERDICT_GENUINE;
+  r.probability = 1e300;
+  r.threshold = -1e300;
+  char buf[1024];
+  pm_milter_verdict_value(&r, "acme", buf, sizeof buf);
+  ck_assert(all_ascii(buf));
+  ck_assert_msg(strncmp(buf, "genuine; p=1000", 15) == 0, "%s", buf);
+  ck_assert_uint_lt(strlen(buf), 9 + 96 + 20);
+}
+END_TEST
+
 START_TEST(reasons_encoded) {
   pm_score_result r;
   memset(&r, 0, sizeof r);
@@ -71,6 +87,7 @@ static Suite *milter_header_suite(void) {
   TCase *tc = tcase_create("values");
   tcase_add_test(tc, own_header_names);
   tcase_add_test(tc, verdict_value);
+  tcase_add_test(tc, verdict_value_huge_numbers);
   tcase_add_test(tc, reasons_encoded);
   suite_add_tcase(s, tc);
   return s;

@@ -419,7 +419,7 @@ static void quiet(pm_log_level level, const char *msg, void *ctx) {
 START_TEST(socket_mode_and_remove) {
   char *path = in_dir("s.sock");
   int logged = 0;
-  pm__log log = {quiet, &logged};
+  pm__log log = {quiet, &logged, NULL};
   int fd = -1;
   struct stat id;
   pm_error err;
@@ -467,7 +467,7 @@ END_TEST
 START_TEST(socket_refuses_non_socket_and_long_path) {
   char *path = in_dir("plain");
   pm_test_write_file(path, "keep me", 7);
-  pm__log log = {quiet, &(int){0}};
+  pm__log log = {quiet, &(int){0}, NULL};
   int fd = -1;
   struct stat id;
   pm_error err;
