@@ -228,18 +228,6 @@ pm_status pm_train_impostor(const pm_train_opts *opts,
   pm__pipeline *pipe = NULL;
   unsigned threads = opts->threads ? opts->threads : cores();
   openblas_set_num_threads(1);
-  if (rc == PM_OK) {
-    void *blob = NULL;
-    size_t len = 0;
-    rc = pm_store_get(r.st, "moments", 0, &blob, &len, err);
-    if (rc == PM_OK)
-      rc = pm__gram_decode(blob, len, r.d, &r.gram, err);
-    else if (rc == PM_NOTFOUND)
-      rc = pm_error_set(err, PM_NOTFOUND,
-                        "store %s holds no trained mail: train it first",
-                        pm_store_file(r.st));
-    free(blob);
-  }
   if (rc == PM_OK)
     rc = pm__source_open(inputs, n_inputs, &src, err);
   if (rc == PM_OK) {
@@ -252,6 +240,20 @@ pm_status pm_train_impostor(const pm_train_opts *opts,
   }
   if (rc == PM_OK)
     rc = pm_store_begin(r.st, err);
+  /* the moments are read inside the write transaction: a training batch
+   * committed meanwhile is in them, never overwritten with older ones */
+  if (rc == PM_OK) {
+    void *blob = NULL;
+    size_t len = 0;
+    rc = pm_store_get(r.st, "moments", 0, &blob, &len, err);
+    if (rc == PM_OK)
+      rc = pm__gram_decode(blob, len, r.d, &r.gram, err);
+    else if (rc == PM_NOTFOUND)
+      rc = pm_error_set(err, PM_NOTFOUND,
+                        "store %s holds no trained mail: train it first",
+                        pm_store_file(r.st));
+    free(blob);
+  }
   for (size_t i = 0; rc == PM_OK && i < src.n; i++) {
     pm__item *it = pm__pipeline_next(pipe, i);
     sum->mails_read++;
