@@ -163,6 +163,7 @@ install: $(PENMARK)
 	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libpenmark.a
 	install -m 0644 include/penmark/*.h $(DESTDIR)$(PREFIX)/include/penmark/
 	cp -R data/lexicon data/sample data/schema.sql $(DESTDIR)$(PREFIX)/share/penmark/
+	cp -R contrib/systemd contrib/rspamd $(DESTDIR)$(PREFIX)/share/doc/penmark/
 	install -m 0644 README.md docs/*.md contrib/penmark.service \
 	  $(DESTDIR)$(PREFIX)/share/doc/penmark/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|$(strip $(LIBS))|g' \

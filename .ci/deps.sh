@@ -6,7 +6,7 @@ pkgs="build-essential pkg-config curl libopenblas-dev libicu-dev libmecab-dev me
 mecab-ipadic mecab-ipadic-utf8 libsqlite3-dev libcjson-dev check libsubunit-dev
 libgmime-3.0-dev libmicrohttpd-dev libxxhash-dev valgrind
 libmilter-dev miltertest postfix swaks
-clang"
+clang rspamd"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -19,6 +19,7 @@ static const struct {
     {"eval", pm_cmd_eval, "evaluate on a labeled corpus (EVAL protocol)"},
     {"features", pm_cmd_features, "print the style features of mail"},
     {"inspect", pm_cmd_inspect, "show a tenant store and its senders"},
+    {"feedback", pm_cmd_feedback, "learn from released and confirmed mail"},
 };
 
 static void usage(FILE *out) {

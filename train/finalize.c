@@ -8,6 +8,7 @@
 
 #include "penmark/features.h"
 #include "penmark/model.h"
+#include "train/feedback.h"
 #include "train/sample.h"
 
 /* LAPACK, from OpenBLAS (its headers ship no prototypes for them). The
@@ -327,6 +328,17 @@ static pm_status score_samples(pm_store *st, fin *f, const double *frac,
   }
   if (rc == PM_OK && bg)
     rc = score_background(f, &c, bg, frac, err);
+  /* Confirmed attacks (penmark feedback --impostor, train/feedback.h): in
+   * the tenant's moments as mail of nobody (owner -1), so held-out impostor
+   * scores against every sender for the normalisation and the calibration. */
+  if (rc == PM_OK) {
+    pm__sample a;
+    rc = pm__attacks_load(st, f->d, &a, err);
+    for (size_t k = 0; rc == PM_OK && k < a.n; k++)
+      if (!add_sample(f, &c, &a.e[k], -1, frac))
+        rc = pm_error_set(err, PM_NOMEM, "out of memory");
+    pm__sample_free(&a);
+  }
   if (rc == PM_OK && !flush_chunk(f, &c, frac))
     rc = pm_error_set(err, PM_NOMEM, "out of memory");
   free(c.U);

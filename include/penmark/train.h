@@ -113,6 +113,24 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
 pm_status pm_background_overlap(const char *background,
                                 const char *const *paths, size_t n,
                                 size_t *found, size_t *first, pm_error *err);
+/* ---- feedback (penmark feedback) ----
+ * A released false positive is learned as its claimed sender's mail: that
+ * is pm_train on the mail (idempotent like any training). A confirmed
+ * attack is pm_train_impostor. */
+
+/* Records each mail of the inputs as a confirmed attack on its claimed
+ * sender (From:, or the directory with label_by_dir), as numbers only: its
+ * model vector joins the tenant's moments as mail of nobody, so that every
+ * sender's profile learns to score it (and mail like it) low, and is kept
+ * as a held-out impostor for the calibration; then the profiles are
+ * computed again. One transaction: a run that is killed changes nothing. A
+ * mail seen before (as an attack or as training mail) is a duplicate; a run
+ * of duplicates only leaves the store as it was. The store must exist and
+ * hold trained mail. The summary counts as pm_train's, mails_trained being
+ * the attacks recorded; free it with pm_train_summary_free. */
+pm_status pm_train_impostor(const pm_train_opts *opts,
+                            const char *const *inputs, size_t n_inputs,
+                            pm_train_summary *sum, pm_error *err);
 
 #ifdef __cplusplus
 }
