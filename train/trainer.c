@@ -164,7 +164,8 @@ static pm_status train_one(run *r, const pm__item *it, pm_error *err) {
   s->stats.n++;
   if (!pm__sample_offer(&s->sample, it->sample_key, it->vec, r->d, it->chars))
     return pm_error_set(err, PM_NOMEM, "out of memory");
-  pm__gram_add(&r->gram, it->vec);
+  if (!pm__gram_add(&r->gram, it->vec, s->row.id, it->sample_key))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
   r->gram_dirty = true;
   s->row.mails++;
   if (it->date > 0) {
@@ -179,6 +180,123 @@ static pm_status train_one(run *r, const pm__item *it, pm_error *err) {
   if (rc == PM_OK)
     rc = pm_store_mark_seen(r->st, &it->raw, s->row.id, it->date, err);
   return rc;
+}
+
+/* The senders of this run ordered by id, for the moments' references to
+ * their samples. */
+typedef struct {
+  sender_state **v;
+  size_t n;
+} by_id;
+
+static int cmp_sender_id(const void *a, const void *b) {
+  int64_t x = (*(sender_state *const *)a)->row.id;
+  int64_t y = (*(sender_state *const *)b)->row.id;
+  return (x > y) - (x < y);
+}
+
+static bool by_id_make(run *r, by_id *o) {
+  o->n = 0;
+  o->v = malloc((r->nsenders ? r->nsenders : 1) * sizeof *o->v);
+  if (!o->v)
+    return false;
+  for (size_t b = 0; b < r->nbuckets; b++)
+    for (sender_state *s = r->buckets[b]; s; s = s->next)
+      o->v[o->n++] = s;
+  qsort(o->v, o->n, sizeof *o->v, cmp_sender_id);
+  return true;
+}
+
+static const pm__sample_entry *sample_find(const pm__sample *s, uint64_t key) {
+  size_t lo = 0, hi = s->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->e[mid].key < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < s->n && s->e[lo].key == key ? &s->e[lo] : NULL;
+}
+
+/* pm__gram_in_sample over the run's senders: a row is a reference when the
+ * sample written in the same commit holds its very vector (two mails of one
+ * sender may share a key). */
+static int row_in_sample(void *ctx, const pm__gram_row *row) {
+  const by_id *o = ctx;
+  size_t lo = 0, hi = o->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (o->v[mid]->row.id < row->owner)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == o->n || o->v[lo]->row.id != row->owner)
+    return -1;
+  const pm__sample_entry *e = sample_find(&o->v[lo]->sample, row->key);
+  return e && e->nnz == row->nnz &&
+         memcmp(e->idx, row->idx, row->nnz * sizeof *row->idx) == 0 &&
+         memcmp(e->val, row->val, row->nnz * sizeof *row->val) == 0;
+}
+
+/* pm__gram_from_sample over the stored samples, each read once. */
+typedef struct {
+  pm_store *st;
+  uint32_t d;
+  int64_t *owner;
+  pm__sample *s;
+  size_t n, cap;
+} sample_cache;
+
+static pm_status row_from_sample(void *ctx, pm__gram_row *row, pm_error *err) {
+  sample_cache *c = ctx;
+  size_t i = 0;
+  while (i < c->n && c->owner[i] != row->owner)
+    i++;
+  if (i == c->n) {
+    if (c->n == c->cap) {
+      size_t cap = c->cap ? c->cap * 2 : 16;
+      int64_t *o = realloc(c->owner, cap * sizeof *o);
+      if (o)
+        c->owner = o;
+      pm__sample *s = o ? realloc(c->s, cap * sizeof *s) : NULL;
+      if (!s)
+        return pm_error_set(err, PM_NOMEM, "out of memory");
+      c->s = s;
+      c->cap = cap;
+    }
+    void *blob = NULL;
+    size_t len = 0;
+    pm_status rc =
+        pm_store_get(c->st, PM_KIND_SAMPLE, row->owner, &blob, &len, err);
+    if (rc == PM_OK)
+      rc = pm__sample_decode(blob, len, c->d, PM_SAMPLE_K, &c->s[i], err);
+    free(blob);
+    if (rc == PM_NOTFOUND)
+      return pm_error_set(err, PM_CORRUPT,
+                          "tenant moments refer to the sample of sender %lld, "
+                          "which the store lacks",
+                          (long long)row->owner);
+    if (rc != PM_OK)
+      return rc;
+    c->owner[i] = row->owner;
+    c->n++;
+  }
+  const pm__sample_entry *e = sample_find(&c->s[i], row->key);
+  if (!e)
+    return pm_error_set(err, PM_CORRUPT,
+                        "tenant moments refer to a mail that the sample of "
+                        "sender %lld lacks",
+                        (long long)row->owner);
+  row->nnz = e->nnz;
+  row->idx = malloc((e->nnz ? e->nnz : 1) * sizeof *row->idx);
+  row->val = malloc((e->nnz ? e->nnz : 1) * sizeof *row->val);
+  if (!row->idx || !row->val)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  memcpy(row->idx, e->idx, e->nnz * sizeof *row->idx);
+  memcpy(row->val, e->val, e->nnz * sizeof *row->val);
+  return PM_OK;
 }
 
 static pm_status put_encoded(run *r, const char *kind, int64_t owner,
@@ -211,7 +329,11 @@ static pm_status commit_batch(run *r, bool reopen, pm_error *err) {
     }
   if (rc == PM_OK && r->gram_dirty) {
     size_t len;
-    void *blob = pm__gram_encode(&r->gram, &len);
+    by_id o;
+    void *blob = NULL;
+    if (by_id_make(r, &o))
+      blob = pm__gram_encode(&r->gram, row_in_sample, &o, &len);
+    free(o.v);
     rc = put_encoded(r, "moments", 0, blob, len, err);
     if (rc == PM_OK) {
       /* the statistics changed: the published model is out of date */
@@ -249,9 +371,14 @@ static pm_status load_moments(run *r, pm_error *err) {
   void *blob = NULL;
   size_t len = 0;
   pm_status rc = pm_store_get(r->st, "moments", 0, &blob, &len, err);
-  if (rc == PM_OK)
-    rc = pm__gram_decode(blob, len, r->d, &r->gram, err);
-  else if (rc == PM_NOTFOUND)
+  if (rc == PM_OK) {
+    sample_cache c = {.st = r->st, .d = r->d};
+    rc = pm__gram_decode(blob, len, r->d, &r->gram, row_from_sample, &c, err);
+    for (size_t i = 0; i < c.n; i++)
+      pm__sample_free(&c.s[i]);
+    free(c.owner);
+    free(c.s);
+  } else if (rc == PM_NOTFOUND)
     rc = pm__gram_init(&r->gram, r->d)
              ? PM_OK
              : pm_error_set(err, PM_NOMEM,
