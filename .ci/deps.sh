@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential pkg-config curl libopenblas-dev libicu-dev libmecab-dev mecab
 mecab-ipadic mecab-ipadic-utf8 libsqlite3-dev libcjson-dev check libsubunit-dev
 libgmime-3.0-dev libmicrohttpd-dev libxxhash-dev valgrind
-libmilter-dev miltertest postfix swaks
+libmilter-dev miltertest postfix swaks slurm-wlm munge
 clang rspamd"
 missing=""
 for p in $pkgs; do

@@ -37,6 +37,7 @@ step "train: training throughput" sh bench/train.sh "$build" "$penmark"
 step "score: in-process scoring latency" "$build/bench/score"
 step "serve: the daemon" sh bench/serve.sh "$build" "$penmark"
 step "flow: per-mail latency of the milter and the daemon" sh bench/flow.sh "$penmark"
+step "tenants: 1,000 tenants in one daemon" sh bench/tenants.sh "$penmark"
 echo
 if [ -n "$failed" ]; then
   echo "bench: failed:$failed"

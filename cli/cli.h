@@ -60,5 +60,6 @@ int pm_cmd_eval(int argc, char **argv);
 int pm_cmd_serve(int argc, char **argv);
 int pm_cmd_milter(int argc, char **argv);
 int pm_cmd_feedback(int argc, char **argv);
+int pm_cmd_train_all(int argc, char **argv);
 
 #endif

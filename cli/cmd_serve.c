@@ -15,7 +15,7 @@ static void usage(FILE *out) {
       "                     [--threads N] [--max-bytes N] "
       "[--socket-mode MODE]\n"
       "                     [--max-connections N] [--timeout SECONDS]\n"
-      "                     [--max-buffered-bytes N]\n"
+      "                     [--max-buffered-bytes N] [--max-memory BYTES]\n"
       "\n"
       "Scores inbound mail for mail servers: HTTP/1.1 on a unix socket.\n"
       "\n"
@@ -41,6 +41,11 @@ static void usage(FILE *out) {
       "  --max-buffered-bytes N  request bodies held in memory at once, all\n"
       "                       connections together (default %zu); a request\n"
       "                       that would go over gets 503\n"
+      "  --max-memory BYTES   tenant profiles held in memory at once (a K,\n"
+      "                       M or G suffix multiplies by 1024s; default:\n"
+      "                       no limit): past it the least recently used\n"
+      "                       tenant not in use is let go, and loaded again\n"
+      "                       on its next request\n"
       "  --timeout SECONDS    a connection idle or stalled this long is\n"
       "                       closed (default %u)\n"
       "\n"
@@ -50,6 +55,30 @@ static void usage(FILE *out) {
       sysconf(_SC_NPROCESSORS_ONLN), (size_t)PM_SERVE_MAX_BYTES_DEFAULT,
       PM_SERVE_SOCKET_MODE_DEFAULT, PM_SERVE_MAX_CONNECTIONS_DEFAULT,
       (size_t)PM_SERVE_MAX_BUFFERED_DEFAULT, PM_SERVE_TIMEOUT_DEFAULT);
+}
+
+/* A byte count with an optional K, M or G suffix (powers of 1024). */
+static bool parse_bytes(const char *opt, const char *arg, size_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(arg, &end, 10);
+  unsigned shift = 0;
+  if (*end == 'K' || *end == 'k')
+    shift = 10;
+  else if (*end == 'M' || *end == 'm')
+    shift = 20;
+  else if (*end == 'G' || *end == 'g')
+    shift = 30;
+  if (shift)
+    end++;
+  if (errno || end == arg || *end || arg[0] == '-' || v == 0 ||
+      v > (1ull << 50) >> shift) {
+    pm_cli_err("%s: \"%s\" is not a byte count (e.g. 536870912 or 512M)", opt,
+               arg);
+    return false;
+  }
+  *out = (size_t)(v << shift);
+  return true;
 }
 
 /* An octal mode such as 0660 or 660. */
@@ -78,6 +107,7 @@ int pm_cmd_serve(int argc, char **argv) {
       {"max-connections", required_argument, 0, 'n'},
       {"max-buffered-bytes", required_argument, 0, 'M'},
       {"timeout", required_argument, 0, 'T'},
+      {"max-memory", required_argument, 0, 'R'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -121,6 +151,10 @@ int pm_cmd_serve(int argc, char **argv) {
       if (!pm_cli_parse_count("--max-buffered-bytes", optarg, 1, 1L << 40, &v))
         return PM_EXIT_USAGE;
       o.max_buffered = (size_t)v;
+      break;
+    case 'R':
+      if (!parse_bytes("--max-memory", optarg, &o.max_memory))
+        return PM_EXIT_USAGE;
       break;
     case 'T':
       if (!pm_cli_parse_count("--timeout", optarg, 1, 86400, &v))

@@ -13,6 +13,8 @@ static const struct {
     {"train", pm_cmd_train, "learn sender profiles from sent mail"},
     {"background", pm_cmd_background,
      "build a background of other writers' style, for training"},
+    {"train-all", pm_cmd_train_all,
+     "train many tenants and publish their stores (nightly)"},
     {"score", pm_cmd_score, "score mail against the claimed sender's profile"},
     {"serve", pm_cmd_serve, "the scoring daemon (HTTP over a unix socket)"},
     {"milter", pm_cmd_milter, "a libmilter filter for Postfix and Sendmail"},

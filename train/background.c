@@ -11,6 +11,7 @@
 #include "penmark/train.h"
 #include "train/finalize.h"
 #include "train/pipeline.h"
+#include "train/sample_cache.h"
 
 /* DIR/NAME.db -> DIR and NAME (the store's tenant). */
 static pm_status split_path(const char *path, char **dir, char **name,
@@ -88,8 +89,12 @@ pm_status pm__background_load(const char *path, const pm_config *cfg,
       rc = pm_error_set(err, PM_INVAL, "background %s holds no trained mail",
                         path);
   }
-  if (rc == PM_OK)
-    rc = pm__gram_decode(blob, len, d, &bg->gram, err);
+  if (rc == PM_OK) {
+    pm__sample_cache c = {.st = st, .d = d};
+    rc =
+        pm__gram_decode(blob, len, d, &bg->gram, pm__sample_cache_row, &c, err);
+    pm__sample_cache_free(&c);
+  }
   if (rc == PM_OK && bg->gram.n == 0)
     rc = pm_error_set(err, PM_INVAL, "background %s holds no trained mail",
                       path);

@@ -4,6 +4,7 @@
  * Everything a run changes (fingerprints, moments, attack vectors and the
  * published model) is written in one transaction: a run that is killed
  * leaves the store as it was. */
+#include "train/sample_cache.h"
 #include "train/feedback.h"
 
 #include <cblas.h>
@@ -131,7 +132,8 @@ static pm_status record(run *r, const pm__item *it, pm_error *err) {
   if (!pm__sample_offer(s, it->sample_key, it->vec, r->d, it->chars))
     return pm_error_set(err, PM_NOMEM, "out of memory");
   /* mail of nobody in the tenant: every sender's target is 0 */
-  pm__gram_add(&r->gram, it->vec);
+  if (!pm__gram_add(&r->gram, it->vec, 0, it->sample_key))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
   /* fingerprints of nobody (sender 0): training or feedback of the same
    * mail again is a duplicate */
   rc = pm_store_mark_seen(r->st, &it->fp, 0, it->date, err);
@@ -154,8 +156,8 @@ static pm_status put_blob(pm_store *st, const char *kind, int64_t owner,
 static pm_status publish(run *r, const pm_train_opts *o, unsigned threads,
                          pm_error *err) {
   size_t len;
-  void *blob = pm__gram_encode(&r->gram, &len);
-  pm_status rc = put_blob(r->st, "moments", 0, blob, len, err);
+  void *blob = pm__gram_encode(&r->gram, NULL, NULL, &len);
+  pm_status rc = put_blob(r->st, PM_KIND_MOMENTS, 0, blob, len, err);
   for (size_t i = 0; rc == PM_OK && i < r->n_owners; i++) {
     blob = pm__sample_encode(&r->owners[i].s, r->d, &len);
     rc = put_blob(r->st, PM__KIND_ATTACK, r->owners[i].owner, blob, len, err);
@@ -163,7 +165,7 @@ static pm_status publish(run *r, const pm_train_opts *o, unsigned threads,
   if (rc != PM_OK)
     return rc;
   openblas_set_num_threads((int)threads);
-  rc = pm__finalize(r->st, o->cfg, &r->gram, o->min_mails, err);
+  rc = pm__finalize(r->st, o->cfg, &r->gram, o->min_mails, NULL, err);
   openblas_set_num_threads(1);
   char want[32];
   snprintf(want, sizeof want, "%u", o->min_mails);
@@ -245,10 +247,13 @@ pm_status pm_train_impostor(const pm_train_opts *opts,
   if (rc == PM_OK) {
     void *blob = NULL;
     size_t len = 0;
-    rc = pm_store_get(r.st, "moments", 0, &blob, &len, err);
-    if (rc == PM_OK)
-      rc = pm__gram_decode(blob, len, r.d, &r.gram, err);
-    else if (rc == PM_NOTFOUND)
+    rc = pm_store_get(r.st, PM_KIND_MOMENTS, 0, &blob, &len, err);
+    if (rc == PM_OK) {
+      pm__sample_cache c = {.st = r.st, .d = r.d};
+      rc = pm__gram_decode(blob, len, r.d, &r.gram, pm__sample_cache_row, &c,
+                           err);
+      pm__sample_cache_free(&c);
+    } else if (rc == PM_NOTFOUND)
       rc = pm_error_set(err, PM_NOTFOUND,
                         "store %s holds no trained mail: train it first",
                         pm_store_file(r.st));

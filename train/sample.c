@@ -5,9 +5,13 @@
 #include <string.h>
 
 #include "penmark/model.h"
+#include "train/sparse.h"
 
 #define SAMPLE_MAGIC 0x41534d50u /* "PMSA" */
-#define SAMPLE_VERSION 2u
+/* 3: sparse vectors with varint index gaps (train/sparse.h); 2 is read
+ * too: u32 indices then float32 values */
+#define SAMPLE_VERSION 3u
+#define SAMPLE_VERSION_U32 2u
 
 void pm__sample_init(pm__sample *s, size_t k) {
   memset(s, 0, sizeof *s);
@@ -69,7 +73,7 @@ bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x, uint32_t d,
 void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len) {
   size_t n = 16;
   for (size_t i = 0; i < s->n; i++)
-    n += 16 + (size_t)s->e[i].nnz * 8;
+    n += 12 + pm__sparse_len(s->e[i].idx, s->e[i].nnz);
   unsigned char *b = malloc(n), *p = b;
   if (!b)
     return NULL;
@@ -82,12 +86,8 @@ void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len) {
     const pm__sample_entry *e = &s->e[i];
     pm__put_u64(p, e->key);
     pm__put_u32(p + 8, e->chars);
-    pm__put_u32(p + 12, e->nnz);
-    p += 16;
-    for (uint32_t k = 0; k < e->nnz; k++, p += 4)
-      pm__put_u32(p, e->idx[k]);
-    for (uint32_t k = 0; k < e->nnz; k++, p += 4)
-      pm__put_f32(p, e->val[k]);
+    p += 12;
+    p += pm__sparse_put(p, e->idx, e->val, e->nnz);
   }
   *len = n;
   return b;
@@ -99,7 +99,9 @@ pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d, size_t k,
   pm__sample_init(s, k);
   if (len < 16 || pm__get_u32(p) != SAMPLE_MAGIC)
     return pm_error_set(err, PM_CORRUPT, "sample blob: bad header");
-  if (pm__get_u32(p + 4) != SAMPLE_VERSION || pm__get_u32(p + 8) != d)
+  uint32_t version = pm__get_u32(p + 4);
+  if ((version != SAMPLE_VERSION && version != SAMPLE_VERSION_U32) ||
+      pm__get_u32(p + 8) != d)
     return pm_error_set(err, PM_MISMATCH,
                         "sample blob: other version or "
                         "dimension");
@@ -111,13 +113,28 @@ pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d, size_t k,
   if (n > k && k > 0)
     s->k = n; /* a store made with a larger sample keeps what it has */
   for (uint32_t i = 0; i < n; i++) {
-    if (end - p < 16)
+    if (end - p < 12)
       goto corrupt;
     pm__sample_entry *e = &s->e[i];
     e->key = pm__get_u64(p);
     e->chars = pm__get_u32(p + 8);
-    e->nnz = pm__get_u32(p + 12);
-    p += 16;
+    p += 12;
+    if (version == SAMPLE_VERSION) {
+      bool oom;
+      bool ok = pm__sparse_get(&p, end, d, &e->nnz, &e->idx, &e->val, &oom);
+      s->n = i + 1;
+      if (oom) {
+        pm__sample_free(s);
+        return pm_error_set(err, PM_NOMEM, "out of memory");
+      }
+      if (!ok)
+        goto corrupt;
+      continue;
+    }
+    if (end - p < 4)
+      goto corrupt;
+    e->nnz = pm__get_u32(p);
+    p += 4;
     if (e->nnz > d || (size_t)(end - p) < (size_t)e->nnz * 8)
       goto corrupt;
     e->idx = malloc((e->nnz ? e->nnz : 1) * sizeof *e->idx);
@@ -141,4 +158,16 @@ pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d, size_t k,
 corrupt:
   pm__sample_free(s);
   return pm_error_set(err, PM_CORRUPT, "sample blob: truncated or damaged");
+}
+
+const pm__sample_entry *pm__sample_find(const pm__sample *s, uint64_t key) {
+  size_t lo = 0, hi = s->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->e[mid].key < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < s->n && s->e[lo].key == key ? &s->e[lo] : NULL;
 }

@@ -31,6 +31,8 @@ typedef struct {
 
 void pm__sample_init(pm__sample *s, size_t k);
 void pm__sample_free(pm__sample *s);
+/* The entry of key, or NULL (binary search: entries are sorted by key). */
+const pm__sample_entry *pm__sample_find(const pm__sample *s, uint64_t key);
 
 /* Offers a mail's dense model vector x (d floats) under key. Kept when the
  * sample has room or key is smaller than its largest (which then goes). A key
@@ -38,8 +40,8 @@ void pm__sample_free(pm__sample *s);
 bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x, uint32_t d,
                       uint32_t chars);
 
-/* Blob: "PMSA" u32 version, u32 d, u32 n, then per entry u64 key, u32
- * chars, u32 nnz, nnz u32 indices, nnz float32 values; little-endian. */
+/* Blob: "PMSA" u32 version (3), u32 d, u32 n, then per entry u64 key, u32
+ * chars, the sparse vector (train/sparse.h); little-endian. */
 void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len);
 pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d, size_t k,
                             pm__sample *s, pm_error *err);

@@ -22,6 +22,7 @@
 #include "train/gram.h"
 #include "train/pipeline.h"
 #include "train/sample.h"
+#include "train/sample_cache.h"
 #include "train/source.h"
 
 /* A sender touched by this run: its row, statistics and sample. */
@@ -165,7 +166,8 @@ static pm_status train_one(run *r, const pm__item *it, pm_error *err) {
   s->stats.n++;
   if (!pm__sample_offer(&s->sample, it->sample_key, it->vec, r->d, it->chars))
     return pm_error_set(err, PM_NOMEM, "out of memory");
-  pm__gram_add(&r->gram, it->vec);
+  if (!pm__gram_add(&r->gram, it->vec, s->row.id, it->sample_key))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
   r->gram_dirty = true;
   s->row.mails++;
   if (it->date > 0) {
@@ -180,6 +182,52 @@ static pm_status train_one(run *r, const pm__item *it, pm_error *err) {
   if (rc == PM_OK)
     rc = pm_store_mark_seen(r->st, &it->raw, s->row.id, it->date, err);
   return rc;
+}
+
+/* The senders of this run ordered by id, for the moments' references to
+ * their samples. */
+typedef struct {
+  sender_state **v;
+  size_t n;
+} by_id;
+
+static int cmp_sender_id(const void *a, const void *b) {
+  int64_t x = (*(sender_state *const *)a)->row.id;
+  int64_t y = (*(sender_state *const *)b)->row.id;
+  return (x > y) - (x < y);
+}
+
+static bool by_id_make(run *r, by_id *o) {
+  o->n = 0;
+  o->v = malloc((r->nsenders ? r->nsenders : 1) * sizeof *o->v);
+  if (!o->v)
+    return false;
+  for (size_t b = 0; b < r->nbuckets; b++)
+    for (sender_state *s = r->buckets[b]; s; s = s->next)
+      o->v[o->n++] = s;
+  qsort(o->v, o->n, sizeof *o->v, cmp_sender_id);
+  return true;
+}
+
+/* pm__gram_in_sample over the run's senders: a row is a reference when the
+ * sample written in the same commit holds its very vector (two mails of one
+ * sender may share a key). */
+static int row_in_sample(void *ctx, const pm__gram_row *row) {
+  const by_id *o = ctx;
+  size_t lo = 0, hi = o->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (o->v[mid]->row.id < row->owner)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == o->n || o->v[lo]->row.id != row->owner)
+    return -1;
+  const pm__sample_entry *e = pm__sample_find(&o->v[lo]->sample, row->key);
+  return e && e->nnz == row->nnz &&
+         memcmp(e->idx, row->idx, row->nnz * sizeof *row->idx) == 0 &&
+         memcmp(e->val, row->val, row->nnz * sizeof *row->val) == 0;
 }
 
 static pm_status put_encoded(run *r, const char *kind, int64_t owner,
@@ -212,7 +260,11 @@ static pm_status commit_batch(run *r, bool reopen, pm_error *err) {
     }
   if (rc == PM_OK && r->gram_dirty) {
     size_t len;
-    void *blob = pm__gram_encode(&r->gram, &len);
+    by_id o;
+    void *blob = NULL;
+    if (by_id_make(r, &o))
+      blob = pm__gram_encode(&r->gram, row_in_sample, &o, &len);
+    free(o.v);
     rc = put_encoded(r, PM_KIND_MOMENTS, 0, blob, len, err);
     if (rc == PM_OK) {
       /* the statistics changed: the published model is out of date */
@@ -250,9 +302,12 @@ static pm_status load_moments(run *r, pm_error *err) {
   void *blob = NULL;
   size_t len = 0;
   pm_status rc = pm_store_get(r->st, PM_KIND_MOMENTS, 0, &blob, &len, err);
-  if (rc == PM_OK)
-    rc = pm__gram_decode(blob, len, r->d, &r->gram, err);
-  else if (rc == PM_NOTFOUND)
+  if (rc == PM_OK) {
+    pm__sample_cache c = {.st = r->st, .d = r->d};
+    rc = pm__gram_decode(blob, len, r->d, &r->gram, pm__sample_cache_row, &c,
+                         err);
+    pm__sample_cache_free(&c);
+  } else if (rc == PM_NOTFOUND)
     rc = pm__gram_init(&r->gram, r->d)
              ? PM_OK
              : pm_error_set(err, PM_NOMEM,

@@ -74,6 +74,11 @@ typedef struct {
                                finished, up to timeout_s) */
   pm_serve_log_fn log;      /* NULL = pm_serve_log_stderr */
   void *log_ctx;
+  size_t max_memory; /* bytes of tenant profiles held at once: past it the
+                        least recently used tenant not in use is let go
+                        (and loaded again on its next request); 0 = no
+                        limit. A tenant larger than the budget alone is
+                        still served. */
 } pm_serve_opts;
 
 /* Fills opts with the defaults; socket_path and store_dir stay NULL. */

@@ -177,6 +177,29 @@ pm_status pm_store_changed(pm_store *st, bool *changed, pm_error *err);
  * reported on every call until the caller reopens (this handle still reads
  * the old file). */
 
+/* Gives back the memory the handle caches (SQLite's page cache): for a
+ * handle kept open between uses, e.g. by the daemon to watch for changes. */
+void pm_store_release_memory(pm_store *st);
+
+/* ---- copying and publishing whole stores (nightly training of many
+ * tenants: train on local scratch, publish into the serving directory) ---- */
+/* A consistent copy of SRC_DIR/<tenant>.db (which may be in use: readers,
+ * WAL) as DST_DIR/<tenant>.db, replacing what is there. PM_NOTFOUND when
+ * the source does not exist. */
+pm_status pm_store_copy(const char *src_dir, const char *dst_dir,
+                        const char *tenant, pm_error *err);
+/* Publishes SRC_DIR/<tenant>.db, a finished store nobody else has open, as
+ * DST_DIR/<tenant>.db: checkpoints its WAL into the file and leaves WAL mode
+ * (journal_mode DELETE: the published file is whole by itself, no -wal
+ * beside it on what may be a network file system), fsyncs it, copies it
+ * into DST_DIR under a temporary name, fsyncs that, renames it over the old
+ * store and fsyncs the directory. A reader sees the old file or the new
+ * one, never a part; a running daemon picks the new one up (another
+ * inode). The source is left in place. *bytes (may be NULL) gets the size
+ * of the published file. */
+pm_status pm_store_publish(const char *src_dir, const char *dst_dir,
+                           const char *tenant, uint64_t *bytes, pm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

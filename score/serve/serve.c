@@ -129,6 +129,7 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
   if ((rc = pm__tenants_new(s->store_dir, cfg, &s->log, &s->metrics,
                             &s->tenants, err)) != PM_OK)
     goto fail;
+  pm__tenants_set_budget(s->tenants, s->opts.max_memory);
   if (pm__worker_key_create(&s->worker_key) != 0) {
     rc = pm_error_set(err, PM_NOMEM, "cannot create the worker key");
     goto fail;

@@ -24,6 +24,12 @@ void pm__metrics_init(pm__metrics *m) {
   atomic_init(&m->reloads_ok, 0);
   atomic_init(&m->reloads_failed, 0);
   atomic_init(&m->tenants_loaded, 0);
+  atomic_init(&m->tenant_loads, 0);
+  atomic_init(&m->tenant_load_us, 0);
+  atomic_init(&m->tenant_load_max_us, 0);
+  atomic_init(&m->evictions, 0);
+  atomic_init(&m->profile_bytes, 0);
+  m->max_memory = 0;
   atomic_init(&m->in_flight, 0);
   atomic_init(&m->body_bytes, 0);
   atomic_init(&m->connections, 0);
@@ -72,6 +78,12 @@ void pm__metrics_snapshot(pm__metrics *m, pm__metrics_view *v) {
   v->reloads_ok = atomic_load(&m->reloads_ok);
   v->reloads_failed = atomic_load(&m->reloads_failed);
   v->tenants_loaded = atomic_load(&m->tenants_loaded);
+  v->tenant_loads = atomic_load(&m->tenant_loads);
+  v->tenant_load_us = atomic_load(&m->tenant_load_us);
+  v->tenant_load_max_us = atomic_load(&m->tenant_load_max_us);
+  v->evictions = atomic_load(&m->evictions);
+  v->profile_bytes = atomic_load(&m->profile_bytes);
+  v->max_memory = m->max_memory;
   v->in_flight = atomic_load(&m->in_flight);
   v->body_bytes = atomic_load(&m->body_bytes);
   v->connections = atomic_load(&m->connections);
@@ -153,6 +165,34 @@ bool pm__metrics_render(const pm__metrics_view *v, pm__buf *out) {
   P("# TYPE penmark_tenants_loaded gauge\n");
   P("# HELP penmark_tenants_loaded Tenants whose profiles are in memory.\n");
   P("penmark_tenants_loaded %lld\n", (long long)v->tenants_loaded);
+  P("# TYPE penmark_tenant_loads counter\n");
+  P("# HELP penmark_tenant_loads Tenants loaded on demand (first use or "
+    "after an eviction).\n");
+  P("penmark_tenant_loads_total %llu\n", (unsigned long long)v->tenant_loads);
+  P("# TYPE penmark_tenant_load_seconds summary\n");
+  P("# HELP penmark_tenant_load_seconds Time to load a tenant's profiles on "
+    "demand (a cold load).\n");
+  P("penmark_tenant_load_seconds_count %llu\n",
+    (unsigned long long)v->tenant_loads);
+  P("penmark_tenant_load_seconds_sum %llu.%06llu\n",
+    (unsigned long long)(v->tenant_load_us / 1000000),
+    (unsigned long long)(v->tenant_load_us % 1000000));
+  P("# TYPE penmark_tenant_load_seconds_max gauge\n");
+  P("# HELP penmark_tenant_load_seconds_max The slowest load so far.\n");
+  P("penmark_tenant_load_seconds_max %llu.%06llu\n",
+    (unsigned long long)(v->tenant_load_max_us / 1000000),
+    (unsigned long long)(v->tenant_load_max_us % 1000000));
+  P("# TYPE penmark_tenant_evictions counter\n");
+  P("# HELP penmark_tenant_evictions Tenants dropped, least recently used "
+    "first, to stay within --max-memory.\n");
+  P("penmark_tenant_evictions_total %llu\n", (unsigned long long)v->evictions);
+  P("# TYPE penmark_profile_bytes gauge\n");
+  P("# HELP penmark_profile_bytes Bytes of the loaded tenants' profiles.\n");
+  P("penmark_profile_bytes %lld\n", (long long)v->profile_bytes);
+  P("# TYPE penmark_max_memory_bytes gauge\n");
+  P("# HELP penmark_max_memory_bytes The profiles' budget (--max-memory; 0: "
+    "none).\n");
+  P("penmark_max_memory_bytes %llu\n", (unsigned long long)v->max_memory);
   P("# TYPE penmark_reloads counter\n");
   P("# HELP penmark_reloads Profile reloads after a store changed.\n");
   P("penmark_reloads_total{result=\"ok\"} %llu\n",

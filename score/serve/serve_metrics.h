@@ -37,6 +37,13 @@ typedef struct {
   _Atomic uint64_t latency_sum_us;
   _Atomic uint64_t reloads_ok, reloads_failed;
   _Atomic int64_t tenants_loaded;
+  /* the tenant cache under --max-memory (serve_tenants.c): loads (first
+   * loads and loads after an eviction, not reloads), their time, evictions
+   * and the bytes of profiles held */
+  _Atomic uint64_t tenant_loads, tenant_load_us, tenant_load_max_us;
+  _Atomic uint64_t evictions;
+  _Atomic int64_t profile_bytes;
+  uint64_t max_memory; /* set once at start; 0: no budget */
   _Atomic int64_t in_flight;
   _Atomic int64_t connections;
   /* bytes of request bodies held by all requests: a gauge, and the budget
@@ -53,6 +60,9 @@ typedef struct {
   uint64_t latency_sum_us;
   uint64_t reloads_ok, reloads_failed;
   int64_t tenants_loaded, in_flight, connections;
+  uint64_t tenant_loads, tenant_load_us, tenant_load_max_us, evictions;
+  int64_t profile_bytes;
+  uint64_t max_memory;
   uint64_t body_bytes;
   const char *version;
 } pm__metrics_view;

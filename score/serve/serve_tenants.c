@@ -46,6 +46,8 @@ typedef struct {
   int fail_status;       /* first load: last failure, served for RETRY_MS */
   int64_t fail_ms;
   char fail_msg[512];
+  atomic_uint_fast64_t last_used; /* tick of the last acquire: LRU order */
+  size_t bytes;                   /* pm_profiles_memory of `current` */
 } tenant;
 
 struct pm__tenants {
@@ -59,12 +61,20 @@ struct pm__tenants {
   pthread_t checker;
   pthread_cond_t wake;
   bool stop, started;
+  size_t budget;             /* bytes of profiles; 0: no limit */
+  atomic_uint_fast64_t tick; /* acquires so far */
 };
 
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void cfgref_release(cfgref *c) {
@@ -159,6 +169,9 @@ static pm_status load_snap(pm__tenants *tc, pm_store *st, pm__snap **out,
   pm_profiles *p = NULL;
   pm_status rc = pm_profiles_load(st, c ? c->cfg : NULL, &p, err);
   cfgref_release(c);
+  /* the handle stays open to watch the file; its page cache is not needed
+   * until the next load */
+  pm_store_release_memory(st);
   if (rc != PM_OK)
     return rc;
   pm__snap *s = malloc(sizeof *s);
@@ -176,9 +189,13 @@ static pm_status load_snap(pm__tenants *tc, pm_store *st, pm__snap **out,
 /* Publishes s (may be NULL) as the tenant's current snap; drops the table's
  * reference to the old one. */
 static void publish(pm__tenants *tc, tenant *t, pm__snap *s) {
+  size_t bytes = s ? pm_profiles_memory(s->profiles) : 0;
   pthread_mutex_lock(&t->swap_lock);
   pm__snap *old = t->current;
   t->current = s;
+  atomic_fetch_add(&tc->metrics->profile_bytes,
+                   (int64_t)bytes - (int64_t)t->bytes);
+  t->bytes = bytes;
   pthread_mutex_unlock(&t->swap_lock);
   if (!old && s)
     atomic_fetch_add(&tc->metrics->tenants_loaded, 1);
@@ -265,6 +282,61 @@ static tenant *find_or_add(pm__tenants *tc, const char *name) {
   return t;
 }
 
+static void drop_locked(pm__tenants *tc, tenant *t);
+
+/* Whether a request holds t's profiles: the table's is the only reference
+ * otherwise. */
+static bool in_use(tenant *t) {
+  pthread_mutex_lock(&t->swap_lock);
+  bool busy = t->current && atomic_load(&t->current->refs) > 1;
+  pthread_mutex_unlock(&t->swap_lock);
+  return busy;
+}
+
+/* While the loaded profiles are over the budget, drops the least recently
+ * used tenant that is loaded, not `keep`, not in use and not being loaded
+ * (a trylock: a tenant another thread is loading or checking is passed over,
+ * and no two threads wait on each other's tenants). */
+static void evict(pm__tenants *tc, tenant *keep) {
+  if (!tc->budget)
+    return;
+  while ((size_t)atomic_load(&tc->metrics->profile_bytes) > tc->budget) {
+    pthread_mutex_lock(&tc->lock);
+    tenant *victim = NULL;
+    uint64_t oldest = UINT64_MAX;
+    for (size_t i = 0; i < tc->n; i++) {
+      tenant *t = tc->v[i];
+      uint64_t used = atomic_load(&t->last_used);
+      if (t == keep || !t->bytes || used >= oldest || in_use(t))
+        continue;
+      victim = t;
+      oldest = used;
+    }
+    if (victim && pthread_mutex_trylock(&victim->load_lock) != 0)
+      victim = NULL;
+    pthread_mutex_unlock(&tc->lock);
+    if (!victim)
+      return; /* all the others are in use: over the budget for now */
+    if (in_use(victim) || !victim->current) {
+      pthread_mutex_unlock(&victim->load_lock);
+      return;
+    }
+    size_t bytes = victim->bytes;
+    drop_locked(tc, victim);
+    pthread_mutex_unlock(&victim->load_lock);
+    atomic_fetch_add(&tc->metrics->evictions, 1);
+    pm__log_printf(tc->log, PM_LOG_INFO,
+                   "tenant %s evicted (least recently used, %.1f MB) to stay "
+                   "within --max-memory",
+                   victim->name, (double)bytes / 1e6);
+  }
+}
+
+void pm__tenants_set_budget(pm__tenants *tc, size_t bytes) {
+  tc->budget = bytes;
+  tc->metrics->max_memory = bytes;
+}
+
 int pm__tenants_acquire(pm__tenants *tc, const char *name, pm__snap **out,
                         char *msg, size_t cap) {
   *out = NULL;
@@ -277,15 +349,17 @@ int pm__tenants_acquire(pm__tenants *tc, const char *name, pm__snap **out,
     snprintf(msg, cap, "tenant \"%s\": %s", name, strerror(errno));
     return 500;
   }
+  atomic_store(&t->last_used, atomic_fetch_add(&tc->tick, 1) + 1);
   if ((*out = current_ref(t)))
     return 0;
   /* First use (or first after SIGHUP): load, once, while the other
    * requests for this tenant wait for it. */
   pthread_mutex_lock(&t->load_lock);
   int status = 0;
+  bool loaded = false;
   if ((*out = current_ref(t)))
     goto done;
-  int64_t now = now_ms();
+  int64_t now = now_ms(), now_us0 = now_us();
   if (t->fail_status && now - t->fail_ms < RETRY_MS) {
     status = t->fail_status;
     snprintf(msg, cap, "%s", t->fail_msg);
@@ -321,13 +395,22 @@ int pm__tenants_acquire(pm__tenants *tc, const char *name, pm__snap **out,
   atomic_fetch_add(&s->refs, 1); /* the caller's, beside the table's */
   publish(tc, t, s);
   *out = s;
-  pm__log_printf(tc->log, PM_LOG_INFO,
-                 "tenant %s loaded: %zu senders, %.1f MB, %lld ms", name,
-                 pm_profiles_count(s->profiles),
-                 (double)pm_profiles_memory(s->profiles) / 1e6,
-                 (long long)(now_ms() - now));
+  uint64_t us = (uint64_t)(now_us() - now_us0);
+  atomic_fetch_add(&tc->metrics->tenant_loads, 1);
+  atomic_fetch_add(&tc->metrics->tenant_load_us, us);
+  uint64_t mx = atomic_load(&tc->metrics->tenant_load_max_us);
+  while (us > mx && !atomic_compare_exchange_weak(
+                        &tc->metrics->tenant_load_max_us, &mx, us))
+    ;
+  pm__log_printf(
+      tc->log, PM_LOG_INFO, "tenant %s loaded: %zu senders, %.1f MB, %.1f ms",
+      name, pm_profiles_count(s->profiles),
+      (double)pm_profiles_memory(s->profiles) / 1e6, (double)us / 1000.0);
+  loaded = true;
 done:
   pthread_mutex_unlock(&t->load_lock);
+  if (loaded)
+    evict(tc, t);
   return status;
 }
 
@@ -468,6 +551,7 @@ static void *checker_main(void *arg) {
         if (t->store || t->current)
           check(tc, t);
         pthread_mutex_unlock(&t->load_lock);
+        evict(tc, t); /* a reload may have grown the profiles */
       }
       pthread_mutex_lock(&tc->lock);
     }
@@ -486,14 +570,19 @@ pm_status pm__tenants_start(pm__tenants *tc, pm_error *err) {
   return PM_OK;
 }
 
-static void drop(pm__tenants *tc, tenant *t) {
-  pthread_mutex_lock(&t->load_lock);
+/* Lets go of t's profiles and store. Called with t->load_lock held. */
+static void drop_locked(pm__tenants *tc, tenant *t) {
   publish(tc, t, NULL);
   pm_store_close(t->store);
   t->store = NULL;
   t->pending = false;
   t->fail_status = 0;
   t->last_error[0] = '\0';
+}
+
+static void drop(pm__tenants *tc, tenant *t) {
+  pthread_mutex_lock(&t->load_lock);
+  drop_locked(tc, t);
   pthread_mutex_unlock(&t->load_lock);
 }
 

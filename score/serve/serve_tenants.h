@@ -39,6 +39,13 @@ pm_status pm__tenants_new(const char *dir, pm_config *cfg, const pm__log *log,
                           pm__metrics *metrics, pm__tenants **out,
                           pm_error *err);
 
+/* The memory budget of the loaded profiles (pm_serve_opts.max_memory;
+ * 0: none). Set before the first request. After every load past it, the
+ * least recently used tenants whose profiles no request holds are dropped
+ * (their store closed too) until the loaded profiles fit again; the one
+ * just loaded stays. */
+void pm__tenants_set_budget(pm__tenants *tc, size_t bytes);
+
 /* Starts the thread that looks for changed stores. */
 pm_status pm__tenants_start(pm__tenants *tc, pm_error *err);
 

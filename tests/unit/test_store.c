@@ -961,6 +961,84 @@ static int unknown_text(const char *buf, size_t n, strings *allowed,
   return bad;
 }
 
+/* ---- copying and publishing (penmark train-all) ---- */
+
+static char *journal_mode(const char *path) {
+  sqlite3 *db = NULL;
+  ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                   SQLITE_OK);
+  sqlite3_stmt *q = NULL;
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL),
+                   SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+  char *m = strdup((const char *)sqlite3_column_text(q, 0));
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return m;
+}
+
+START_TEST(test_copy_publish) {
+  pm_error err;
+  pm_store *st = create_ok();
+  ck_assert_int_eq(pm_store_begin(st, &err), PM_OK);
+  ck_assert_int_eq(pm_store_put(st, "model", 0, "version-1", 9, &err), PM_OK);
+  ck_assert_int_eq(pm_store_commit(st, &err), PM_OK);
+  /* a copy while the writer still holds the store open, WAL and all */
+  char *scratch = in_dir(dir, "scratch"), *serve = in_dir(dir, "serve");
+  ck_assert_int_eq(mkdir(scratch, 0700), 0);
+  ck_assert_int_eq(pm_store_copy(dir, scratch, "acme", &err), PM_OK);
+  ck_assert_int_eq(pm_store_copy(dir, scratch, "nobody", &err), PM_NOTFOUND);
+  pm_store_close(st);
+  /* the copy is a store of its own, with the committed blob */
+  st = open_ok(scratch, PM_STORE_WRITE);
+  void *blob = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(pm_store_get(st, "model", 0, &blob, &len, &err), PM_OK);
+  ck_assert(len == 9 && memcmp(blob, "version-1", 9) == 0);
+  free(blob);
+  ck_assert_int_eq(pm_store_begin(st, &err), PM_OK);
+  ck_assert_int_eq(pm_store_put(st, "model", 0, "version-2", 9, &err), PM_OK);
+  ck_assert_int_eq(pm_store_commit(st, &err), PM_OK);
+  /* still open here: WAL mode cannot be left, nothing is published */
+  uint64_t bytes = 0;
+  ck_assert_int_ne(pm_store_publish(scratch, serve, "acme", &bytes, &err),
+                   PM_OK);
+  char *pub = in_dir(serve, "acme.db");
+  ck_assert(!exists(pub));
+  pm_store_close(st);
+  ck_assert_int_eq(pm_store_publish(scratch, serve, "acme", &bytes, &err),
+                   PM_OK);
+  struct stat sb;
+  ck_assert_int_eq(stat(pub, &sb), 0);
+  ck_assert_uint_eq(bytes, (uint64_t)sb.st_size);
+  ck_assert_int_eq(sb.st_mode & 0777, 0640);
+  char *wal = in_dir(serve, "acme.db-wal");
+  ck_assert(!exists(wal));
+  char *mode = journal_mode(pub);
+  ck_assert_str_eq(mode, "delete");
+  free(mode);
+  /* only the store is left in the serving directory */
+  ck_assert_int_eq(pm_test_count_entries(serve), 1);
+  st = open_ok(serve, PM_STORE_READ);
+  ck_assert_int_eq(pm_store_get(st, "model", 0, &blob, &len, &err), PM_OK);
+  ck_assert(len == 9 && memcmp(blob, "version-2", 9) == 0);
+  free(blob);
+  pm_store_close(st);
+  /* a file that is not a store is never published */
+  char *junk = in_dir(scratch, "junk.db");
+  pm_test_write_file(junk, "not a database", 14);
+  ck_assert_int_ne(pm_store_publish(scratch, serve, "junk", NULL, &err), PM_OK);
+  char *pjunk = in_dir(serve, "junk.db");
+  ck_assert(!exists(pjunk));
+  free(pjunk);
+  free(junk);
+  free(wal);
+  free(pub);
+  free(scratch);
+  free(serve);
+}
+END_TEST
+
 START_TEST(test_no_text_leak) {
   pm_store *st = create_ok();
   pm_error err;
@@ -1035,6 +1113,7 @@ static Suite *store_suite(void) {
   tcase_add_test(tc, test_changed);
   tcase_add_test(tc, test_read_only);
   tcase_add_test(tc, test_no_text_leak);
+  tcase_add_test(tc, test_copy_publish);
   suite_add_tcase(s, tc);
   return s;
 }
