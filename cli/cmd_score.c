@@ -25,6 +25,8 @@ static void usage(FILE *out) {
         "  --label-by-dir   the claimed sender is the mail's directory name\n"
         "  --config FILE    score with this configuration (must be the "
         "store's)\n"
+        "  --flag-rate R    the false-alarm rate verdicts keep to: the share\n"
+        "                   of the senders' own mail flagged (default 0.01)\n"
         "  --socket PATH    ask a running 'penmark serve' instead\n",
         out);
 }
@@ -84,15 +86,18 @@ int pm_cmd_score(int argc, char **argv) {
       {"label-by-dir", no_argument, 0, 'l'},
       {"config", required_argument, 0, 'c'},
       {"socket", required_argument, 0, 'u'},
+      {"flag-rate", required_argument, 0, 'F'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
   const char *tenant = NULL, *store_dir = NULL, *sender = NULL;
   const char *config_path = NULL, *socket_path = NULL;
   bool label_by_dir = false;
+  double flag_rate = PM_DEFAULT_FLAG_RATE;
+  char *end;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "t:s:S:lc:u:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "t:s:S:lc:u:F:h", opts, NULL)) != -1) {
     switch (c) {
     case 't':
       tenant = optarg;
@@ -111,6 +116,15 @@ int pm_cmd_score(int argc, char **argv) {
       break;
     case 'u':
       socket_path = optarg;
+      break;
+    case 'F':
+      flag_rate = strtod(optarg, &end);
+      if (end == optarg || *end || !(flag_rate > 0.0 && flag_rate <= 0.5)) {
+        pm_cli_err("score: --flag-rate %s: expected a share in (0, 0.5], "
+                   "e.g. 0.01",
+                   optarg);
+        return PM_EXIT_USAGE;
+      }
       break;
     case 'h':
       usage(stdout);
@@ -145,7 +159,8 @@ int pm_cmd_score(int argc, char **argv) {
   if (pm_store_open(store_dir, tenant, PM_STORE_READ, NULL, 0, &st, &err) !=
           PM_OK ||
       pm_profiles_load(st, cfg, &prof, &err) != PM_OK ||
-      pm_scorer_new(pm_profiles_config(prof), &sc, &err) != PM_OK) {
+      pm_scorer_new(pm_profiles_config(prof), &sc, &err) != PM_OK ||
+      pm_scorer_set_flag_rate(sc, flag_rate, &err) != PM_OK) {
     pm_cli_err("score: %s", pm_error_message(&err));
     goto out;
   }

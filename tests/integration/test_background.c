@@ -215,6 +215,53 @@ START_TEST(eval_refuses_own_mail) {
 }
 END_TEST
 
+static double number(const cJSON *j, const char *a, const char *b) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
+  if (b)
+    v = cJSON_GetObjectItemCaseSensitive(v, b);
+  ck_assert_msg(cJSON_IsNumber(v), "%s%s%s missing", a, b ? "." : "",
+                b ? b : "");
+  return v->valuedouble;
+}
+
+/* --flag-rate moves the threshold to that share of the genuine table and
+ * is reported with the rarity; a bad rate is a usage error. */
+START_TEST(flag_rate_sets_threshold) {
+  char *err = NULL;
+  ck_assert_msg(train_dana("withbg", true, &err) == 0, "%s", err);
+  free(err);
+  cJSON *def = score_as_dana("withbg", "impostor-dana.whitfield-1.eml");
+  char *out = NULL;
+  err = NULL;
+  int rc =
+      run(&out, &err,
+          "%s score --tenant withbg --store %s/stores --sender %s "
+          "--flag-rate 0.3 %s/sample/inbound/impostor-dana.whitfield-1.eml",
+          pm_test_penmark(), tmp, DANA, pm_test_data_dir());
+  ck_assert_msg(rc == 0, "%s", err);
+  cJSON *wide = cJSON_Parse(out);
+  ck_assert_ptr_nonnull(wide);
+  ck_assert(number(def, "rarity", "flag_rate") == 0.01);
+  ck_assert(number(wide, "rarity", "flag_rate") == 0.3);
+  ck_assert(number(wide, "threshold", NULL) <= number(def, "threshold", NULL));
+  /* the same score, whatever the rate */
+  ck_assert(number(wide, "probability", NULL) ==
+            number(def, "probability", NULL));
+  ck_assert(number(def, "rarity", "one_in") >= 1);
+  free(out);
+  free(err);
+  cJSON_Delete(def);
+  cJSON_Delete(wide);
+  err = NULL;
+  rc = run(NULL, &err,
+           "%s score --tenant withbg --store %s/stores --flag-rate 2 %s",
+           pm_test_penmark(), tmp, bg);
+  ck_assert_int_eq(rc, 2);
+  ck_assert_msg(strstr(err, "--flag-rate") != NULL, "%s", err);
+  free(err);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("background");
   TCase *tc = tcase_create("background");
@@ -225,6 +272,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, other_configuration_refused);
   tcase_add_test(tc, missing_background_refused);
   tcase_add_test(tc, eval_refuses_own_mail);
+  tcase_add_test(tc, flag_rate_sets_threshold);
   suite_add_tcase(s, tc);
   return s;
 }
