@@ -259,7 +259,7 @@ static pm_status commit_batch(run *r, bool reopen, pm_error *err) {
       s->dirty = false;
     }
   if (rc == PM_OK && r->gram_dirty) {
-    size_t len;
+    size_t len = 0;
     by_id o;
     void *blob = NULL;
     if (by_id_make(r, &o))
