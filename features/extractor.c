@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "common/buf.h"
+#include "features/char_class.h"
 #include "features/fctx.h"
 #include "features/named.h"
 #include "penmark/features.h"
@@ -17,6 +18,7 @@
 #define SEED_WORD 0x776f7264ULL
 #define SEED_WORD2 0x776f7232ULL
 #define SEED_SYNTAX 0x73796e74ULL
+#define SEED_TYPED 0x74797065ULL
 
 /* Two-level hashing. Features are first counted in a large table per
  * family (few collisions, so the square-root damping acts on single
@@ -27,6 +29,7 @@ static const uint32_t first_level_dim[PM_FAM__HASHED_COUNT] = {
     [PM_FAM_CHAR_NGRAMS] = 1u << 15,
     [PM_FAM_WORDS] = 1u << 14,
     [PM_FAM_SYNTAX] = 1u << 13,
+    [PM_FAM_TYPED_NGRAMS] = 1u << 15,
     [PM_FAM_SURFACE] = 1u << 13};
 #define SEED_FOLD 0x666f6c64ULL
 
@@ -68,6 +71,8 @@ struct pm_extractor {
   size_t lower_cap;
   char *surf; /* the surface's text: greeting line, "\n", closing block */
   size_t surf_cap;
+  uint8_t *cls; /* each code point's pm__char_class */
+  size_t cls_cap;
 };
 
 struct pm_features {
@@ -170,6 +175,7 @@ void pm_extractor_free(pm_extractor *x) {
   free(x->seq);
   free(x->lower);
   free(x->surf);
+  free(x->cls);
   free(x);
 }
 
@@ -312,6 +318,38 @@ static void char_ngrams(pm_extractor *x, const pm__fctx *c,
       uint64_t h = XXH3_64bits_withSeed(c->text + a, b - a, SEED_CHAR);
       acc_add(x, (uint32_t)h & mask);
     }
+}
+
+/* ---- typed character n-grams ---- */
+
+/* An n-gram's type: whether a run of its first character's class starts
+ * with it, and whether one of its last character's class ends with it.
+ * For letters these are Sapkota et al.'s prefix, suffix, whole-word and
+ * mid-word n-grams; for n-grams over a space or a punctuation mark, the
+ * type tells what they touch. Japanese script runs (a kanji stem, its kana
+ * ending, a particle) play the part of the words. */
+static bool typed_ngrams(pm_extractor *x, const pm__fctx *c) {
+  if (!pm__grow((void **)&x->cls, &x->cls_cap, c->ncp + 1, 1))
+    return false;
+  for (size_t i = 0; i < c->ncp; i++)
+    x->cls[i] = (uint8_t)pm__char_class_of(c->text + c->cp_off[i],
+                                           c->cp_off[i + 1] - c->cp_off[i]);
+  uint32_t mask = first_level_dim[PM_FAM_TYPED_NGRAMS] - 1;
+  int lo = pm_config_hashed_min_n(x->cfg, PM_FAM_TYPED_NGRAMS);
+  int hi = pm_config_hashed_max_n(x->cfg, PM_FAM_TYPED_NGRAMS);
+  for (size_t i = 0; i < c->ncp; i++) {
+    bool starts = i == 0 || x->cls[i - 1] != x->cls[i];
+    for (int n = lo; n <= hi && i + (size_t)n <= c->ncp; n++) {
+      size_t j = i + (size_t)n; /* one past the last */
+      bool ends = j == c->ncp || x->cls[j] != x->cls[j - 1];
+      uint64_t type = (uint64_t)starts | (uint64_t)ends << 1;
+      uint32_t a = c->cp_off[i], b = c->cp_off[j];
+      uint64_t h =
+          XXH3_64bits_withSeed(c->text + a, b - a, SEED_TYPED + 0x9e37 * type);
+      acc_add(x, (uint32_t)h & mask);
+    }
+  }
+  return true;
 }
 
 /* ---- words ---- */
@@ -695,7 +733,7 @@ static void body_of(const char *text, size_t len, const pm_layout_surface *s,
 static pm_status hashed_families(pm_extractor *x, const pm__fctx *c,
                                  pm_features *f, pm_error *err) {
   static const pm_hashed_family order[] = {PM_FAM_CHAR_NGRAMS, PM_FAM_WORDS,
-                                           PM_FAM_SYNTAX};
+                                           PM_FAM_SYNTAX, PM_FAM_TYPED_NGRAMS};
   for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
     pm_hashed_family fam = order[k];
     if (!pm_config_hashed_enabled(x->cfg, fam))
@@ -706,8 +744,10 @@ static pm_status hashed_families(pm_extractor *x, const pm__fctx *c,
       char_ngrams(x, c, fam);
     else if (fam == PM_FAM_WORDS)
       ok = words(x, c);
-    else
+    else if (fam == PM_FAM_SYNTAX)
       ok = syntax(x, c);
+    else
+      ok = typed_ngrams(x, c);
     if (!ok || !acc_flush(x, f, fam, pm_config_hashed_offset(x->cfg, fam),
                           pm_config_hashed_dim(x->cfg, fam),
                           pm_config_hashed_weight(x->cfg, fam)))

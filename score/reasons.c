@@ -159,6 +159,8 @@ static void family_reason(pm_hashed_family f, pm_reason *out) {
       "word choice differs from this sender's",
       "sentence construction (function words, word order) differs from this "
       "sender's",
+      "how words begin and end (prefixes, endings, punctuation around them) "
+      "differs from this sender's",
       "greeting and closing block differ from every one this sender uses"};
   snprintf(out->feature, sizeof out->feature, "%s", pm_hashed_family_name(f));
   snprintf(out->text, sizeof out->text, "%s", text[f]);
@@ -172,35 +174,21 @@ static inline double term(const float *w, const float *x, const float *mean,
   return (double)w[j] * (x[j] - mean[j]);
 }
 
-_Static_assert(PM_FAM__HASHED_COUNT == 4,
-               "family_pulls sums three families; the surface has no weight");
-
-/* Each hashed family's pull: the three sums run side by side, each in its
- * own order, so that their additions overlap instead of waiting on one
- * another (the values are those of summing one family after the other).
- * Local accumulators: a store per addition would lengthen each chain. */
+/* Each hashed family's pull, summed in index order. The surface has no
+ * weight in the model space (train/finalize.c): its pull is 0. */
 static void family_pulls(const pm_config *cfg, const float *w, const float *x,
                          const float *mean, double pull[PM_FAM__HASHED_COUNT]) {
-  uint32_t a[3], n[3];
-  for (int f = 0; f < 3; f++) {
-    a[f] = pm_config_hashed_offset(cfg, (pm_hashed_family)f);
-    n[f] = pm_config_hashed_dim(cfg, (pm_hashed_family)f);
+  for (int f = 0; f < PM_FAM__HASHED_COUNT; f++) {
+    pull[f] = 0.0;
+    if (f == PM_FAM_SURFACE)
+      continue;
+    uint32_t a = pm_config_hashed_offset(cfg, (pm_hashed_family)f);
+    uint32_t n = pm_config_hashed_dim(cfg, (pm_hashed_family)f);
+    double sum = 0.0;
+    for (uint32_t k = 0; k < n; k++)
+      sum += term(w, x, mean, a + k);
+    pull[f] = sum;
   }
-  uint32_t longest = n[0] > n[1] ? n[0] : n[1];
-  longest = n[2] > longest ? n[2] : longest;
-  double s0 = 0, s1 = 0, s2 = 0;
-  for (uint32_t k = 0; k < longest; k++) {
-    if (k < n[0])
-      s0 += term(w, x, mean, a[0] + k);
-    if (k < n[1])
-      s1 += term(w, x, mean, a[1] + k);
-    if (k < n[2])
-      s2 += term(w, x, mean, a[2] + k);
-  }
-  pull[0] = s0;
-  pull[1] = s1;
-  pull[2] = s2;
-  pull[PM_FAM_SURFACE] = 0.0; /* out of the model space (train/finalize.c) */
 }
 
 /* Inserts c into best (nbest worst pulls, worst first), keeping at most

@@ -29,7 +29,7 @@ struct pm_config {
 };
 
 static const char *const hashed_names[PM_FAM__HASHED_COUNT] = {
-    "char_ngrams", "words", "syntax", "surface"};
+    "char_ngrams", "words", "syntax", "typed_ngrams", "surface"};
 static const char *const named_names[PM_FAM__NAMED_COUNT] = {
     "function_words", "japanese", "punctuation", "layout", "case", "lengths"};
 
@@ -42,6 +42,9 @@ static const hashed_params hashed_defaults[PM_FAM__HASHED_COUNT] = {
      * than style, and dropping them raised AUC on every corpus measured */
     [PM_FAM_WORDS] = {true, 1u << 10, 1, 1, 1.0f},
     [PM_FAM_SYNTAX] = {true, 1u << 9, 1, 3, 0.7f},
+    /* typed 3-grams (Sapkota et al. 2015): 2- and 4-grams added nothing
+     * over the untyped family on the development corpora */
+    [PM_FAM_TYPED_NGRAMS] = {true, 1u << 10, 3, 3, 1.0f},
     [PM_FAM_SURFACE] = {true, 1u << 9, 1, 4, 1.0f},
 };
 

@@ -7,6 +7,6 @@
 
 /* The extraction code: bump whenever a change makes any mail give another
  * vector, so that stores built by the old code are refused, not mis-scored. */
-#define PM_FEATURES_VERSION 2
+#define PM_FEATURES_VERSION 3
 
 #endif

@@ -36,6 +36,9 @@ typedef enum {
   PM_FAM_CHAR_NGRAMS = 0, /* character n-grams of the raw own text */
   PM_FAM_WORDS,           /* words (unigrams by default) */
   PM_FAM_SYNTAX, /* Japanese POS n-grams; English function-word skeleton */
+  /* character n-grams typed by where they sit in their word (prefix,
+   * suffix, inside, whole; script runs for Japanese): pm__char_class */
+  PM_FAM_TYPED_NGRAMS,
   /* character n-grams of the copyable surface (greeting line, closing
    * block): never evidence for a claim, only against it (a mail signed
    * unlike the sender's every mail) */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "features/char_class.h"
 #include "penmark/config.h"
 #include "penmark/features.h"
 #include "penmark/penmark.h"
@@ -72,8 +73,11 @@ START_TEST(config_overrides_change_hash_and_layout) {
   ck_assert_int_eq(pm_config_hashed_max_n(c, PM_FAM_CHAR_NGRAMS), 3);
   ck_assert_uint_eq(pm_config_hashed_dim(c, PM_FAM_WORDS), 0);
   ck_assert_uint_eq(pm_config_hashed_offset(c, PM_FAM_SYNTAX), 1024);
-  ck_assert_uint_eq(pm_config_hashed_offset(c, PM_FAM_SURFACE),
+  ck_assert_uint_eq(pm_config_hashed_offset(c, PM_FAM_TYPED_NGRAMS),
                     1024 + pm_config_hashed_dim(c, PM_FAM_SYNTAX));
+  ck_assert_uint_eq(pm_config_hashed_offset(c, PM_FAM_SURFACE),
+                    1024 + pm_config_hashed_dim(c, PM_FAM_SYNTAX) +
+                        pm_config_hashed_dim(c, PM_FAM_TYPED_NGRAMS));
   ck_assert_uint_eq(pm_config_named_offset(c),
                     pm_config_hashed_offset(c, PM_FAM_SURFACE) +
                         pm_config_hashed_dim(c, PM_FAM_SURFACE));
@@ -184,6 +188,65 @@ START_TEST(vector_is_deterministic) {
   ck_assert_mem_eq(pm_features_values(fv), val, nnz * sizeof *val);
   free(idx);
   free(val);
+}
+END_TEST
+
+/* Cosine of two texts' vectors within hashed family f's slice. */
+static double family_cosine(const char *a, const char *b, pm_hashed_family f) {
+  uint32_t dim = pm_config_vector_dim(cfg);
+  float *da = calloc(dim, sizeof *da), *db = calloc(dim, sizeof *db);
+  extract(a);
+  pm_features_to_dense(fv, da);
+  extract(b);
+  pm_features_to_dense(fv, db);
+  uint32_t off = pm_config_hashed_offset(cfg, f);
+  double ab = 0, aa = 0, bb = 0;
+  for (uint32_t k = off; k < off + pm_config_hashed_dim(cfg, f); k++) {
+    ab += (double)da[k] * db[k];
+    aa += (double)da[k] * da[k];
+    bb += (double)db[k] * db[k];
+  }
+  free(da);
+  free(db);
+  ck_assert(aa > 0 && bb > 0);
+  return ab / sqrt(aa * bb);
+}
+
+/* "ing" as an ending and "ing" as a beginning: the same untyped n-grams,
+ * nothing in common once typed (up to the fold's rare collisions). */
+START_TEST(typed_ngrams_tell_prefix_from_suffix) {
+  const char *endings = "going doing\n", *beginnings = "ingot ingle\n";
+  double untyped = family_cosine(endings, beginnings, PM_FAM_CHAR_NGRAMS);
+  double typed = family_cosine(endings, beginnings, PM_FAM_TYPED_NGRAMS);
+  ck_assert_msg(untyped > 0.3, "untyped cosine %.3f", untyped);
+  ck_assert_msg(fabs(typed) < 0.1, "typed cosine %.3f", typed);
+  /* the same words in another order: the same typed n-grams inside them */
+  double same =
+      family_cosine("going doing\n", "doing going\n", PM_FAM_TYPED_NGRAMS);
+  ck_assert_msg(same > 0.6, "typed cosine of a reordering %.3f", same);
+}
+END_TEST
+
+START_TEST(char_classes) {
+  static const struct {
+    const char *s;
+    pm__char_class c;
+  } cases[] = {{"a", PM_CC_LATIN},     {"Z", PM_CC_LATIN},
+               {"7", PM_CC_DIGIT},     {" ", PM_CC_SPACE},
+               {"\t", PM_CC_SPACE},    {",", PM_CC_PUNCT},
+               {"é", PM_CC_LATIN},     {"あ", PM_CC_HIRAGANA},
+               {"ア", PM_CC_KATAKANA}, {"ー", PM_CC_KATAKANA},
+               {"ｱ", PM_CC_KATAKANA},  {"漢", PM_CC_KANJI},
+               {"々", PM_CC_KANJI},    {"、", PM_CC_PUNCT},
+               {"。", PM_CC_PUNCT},    {"「", PM_CC_PUNCT},
+               {"Ａ", PM_CC_LATIN},    {"１", PM_CC_DIGIT},
+               {"！", PM_CC_PUNCT},    {"\xe3\x80\x80", PM_CC_SPACE},
+               {"—", PM_CC_PUNCT},     {"Ж", PM_CC_OTHER}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    ck_assert_msg(
+        pm__char_class_of(cases[i].s, strlen(cases[i].s)) == cases[i].c,
+        "class of \"%s\": %d, expected %d", cases[i].s,
+        pm__char_class_of(cases[i].s, strlen(cases[i].s)), cases[i].c);
 }
 END_TEST
 
@@ -449,6 +512,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, japanese_polite);
   tcase_add_test(tc, japanese_casual_width);
   tcase_add_test(tc, mixed_language);
+  tcase_add_test(tc, typed_ngrams_tell_prefix_from_suffix);
+  tcase_add_test(tc, char_classes);
   suite_add_tcase(s, tc);
   tc = tcase_create("robustness");
   tcase_add_checked_fixture(tc, setup, teardown);
