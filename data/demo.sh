@@ -82,17 +82,25 @@ LC_ALL=C awk '
     return s "..."
   }
   BEGIN {
-    printf "%-34s %-36s %-17s %5s  %s\n", "file", "claimed sender", "verdict",
-      "prob.", "first reason"
+    printf "%-34s %-36s %-14s %5s %5s %9s  %s\n", "file", "claimed sender",
+      "verdict", "prob.", "flag", "rarity", "first reason"
   }
   {
     file = str($0, "file"); sub(/.*\//, "", file)
     r = index($0, "\"reasons\":[{")
     reason = r ? str(substr($0, r), "text") : "-"
-    printf "%-34s %-36s %-17s %5.2f  %s\n", file, str($0, "sender"),
-      str($0, "verdict"), num($0, "probability"), cut(reason, 70)
+    verdict = str($0, "verdict")
+    if (verdict != "impersonation") reason = "-"
+    one_in = num($0, "one_in")
+    printf "%-34s %-36s %-14s %5.2f %5.2f %9s  %s\n", file, str($0, "sender"),
+      verdict, num($0, "probability"), num($0, "threshold"),
+      one_in == "" ? "-" : "1 in " one_in, cut(reason, 60)
   }' "$tmp"
 echo
+echo "prob. is the probability that the claimed sender did not write the mail;"
+echo "a mail is flagged at or above 'flag', the tenant's threshold, set so that"
+echo "1% of each sender's own mail would be flagged. 'rarity': how few of the"
+echo "senders' own mails read this unlike their sender (1 in N)."
 echo "Files named genuine-* were written by the claimed sender, impostor-*"
 echo "by someone else (see data/sample/inbound/README.md). The store is"
 echo "$store/demo.db; 'penmark score --tenant demo --store $store MAIL' scores more."
