@@ -67,6 +67,17 @@ bool pm_cli_parse_count(const char *opt, const char *arg, long min, long max,
   return true;
 }
 
+bool pm_cli_parse_flag_rate(const char *opt, const char *arg, double *out) {
+  char *end;
+  double v = strtod(arg, &end);
+  if (end == arg || *end || !(v > 0.0 && v <= 0.5)) {
+    pm_cli_err("%s %s: expected a share in (0, 0.5], e.g. 0.01", opt, arg);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
 const char *pm_cli_input_name(const char *path) {
   return strcmp(path, "-") == 0 ? "<stdin>" : path;
 }

@@ -36,6 +36,10 @@ cJSON *pm_cli_add_number(cJSON *obj, const char *key, double v);
 bool pm_cli_parse_count(const char *opt, const char *arg, long min, long max,
                         long *out);
 
+/* Parses --flag-rate: a share in (0, 0.5]; false (after a message) when
+ * bad. */
+bool pm_cli_parse_flag_rate(const char *opt, const char *arg, double *out);
+
 /* What a command does with one parsed mail: true when it was handled; false
  * after a message naming the input (name) when it was not. The mail is
  * borrowed for the call. */

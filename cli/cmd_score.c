@@ -94,7 +94,6 @@ int pm_cmd_score(int argc, char **argv) {
   const char *config_path = NULL, *socket_path = NULL;
   bool label_by_dir = false;
   double flag_rate = PM_DEFAULT_FLAG_RATE;
-  char *end;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "t:s:S:lc:u:F:h", opts, NULL)) != -1) {
@@ -118,13 +117,8 @@ int pm_cmd_score(int argc, char **argv) {
       socket_path = optarg;
       break;
     case 'F':
-      flag_rate = strtod(optarg, &end);
-      if (end == optarg || *end || !(flag_rate > 0.0 && flag_rate <= 0.5)) {
-        pm_cli_err("score: --flag-rate %s: expected a share in (0, 0.5], "
-                   "e.g. 0.01",
-                   optarg);
+      if (!pm_cli_parse_flag_rate("score: --flag-rate", optarg, &flag_rate))
         return PM_EXIT_USAGE;
-      }
       break;
     case 'h':
       usage(stdout);

@@ -16,6 +16,7 @@ static void usage(FILE *out) {
       "[--socket-mode MODE]\n"
       "                     [--max-connections N] [--timeout SECONDS]\n"
       "                     [--max-buffered-bytes N] [--max-memory BYTES]\n"
+      "                     [--flag-rate R]\n"
       "\n"
       "Scores inbound mail for mail servers: HTTP/1.1 on a unix socket.\n"
       "\n"
@@ -46,6 +47,10 @@ static void usage(FILE *out) {
       "                       no limit): past it the least recently used\n"
       "                       tenant not in use is let go, and loaded again\n"
       "                       on its next request\n"
+      "  --flag-rate R        the false-alarm rate verdicts keep to: the "
+      "share\n"
+      "                       of each sender's own mail flagged (default\n"
+      "                       0.01)\n"
       "  --timeout SECONDS    a connection idle or stalled this long is\n"
       "                       closed (default %u)\n"
       "\n"
@@ -108,6 +113,7 @@ int pm_cmd_serve(int argc, char **argv) {
       {"max-buffered-bytes", required_argument, 0, 'M'},
       {"timeout", required_argument, 0, 'T'},
       {"max-memory", required_argument, 0, 'R'},
+      {"flag-rate", required_argument, 0, 'F'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -154,6 +160,10 @@ int pm_cmd_serve(int argc, char **argv) {
       break;
     case 'R':
       if (!parse_bytes("--max-memory", optarg, &o.max_memory))
+        return PM_EXIT_USAGE;
+      break;
+    case 'F':
+      if (!pm_cli_parse_flag_rate("serve: --flag-rate", optarg, &o.flag_rate))
         return PM_EXIT_USAGE;
       break;
     case 'T':

@@ -79,6 +79,9 @@ typedef struct {
                         (and loaded again on its next request); 0 = no
                         limit. A tenant larger than the budget alone is
                         still served. */
+  double flag_rate;  /* the false-alarm rate verdicts keep to
+                        (pm_scorer_set_flag_rate), in (0, 0.5]; 0 = the
+                        default, PM_DEFAULT_FLAG_RATE */
 } pm_serve_opts;
 
 /* Fills opts with the defaults; socket_path and store_dir stay NULL. */

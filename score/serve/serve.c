@@ -83,6 +83,10 @@ static pm_status check_opts(const pm_serve_opts *o, pm_error *err) {
   if (o->max_connections == 0 || o->timeout_s == 0)
     return pm_error_set(err, PM_INVAL,
                         "serve: max connections and timeout must be > 0");
+  if (o->flag_rate != 0.0 && !(o->flag_rate > 0.0 && o->flag_rate <= 0.5))
+    return pm_error_set(err, PM_INVAL,
+                        "serve: flag rate %g is not a share in (0, 0.5]",
+                        o->flag_rate);
   return PM_OK;
 }
 

@@ -301,7 +301,8 @@ static enum MHD_Result score_end(pm_serve *s, struct MHD_Connection *c,
   pm_scorer *scorer = NULL;
   pm_score_result res;
   memset(&res, 0, sizeof res);
-  rc = pm__worker_scorer(s->worker_key, r->snap, &scorer, &err);
+  rc = pm__worker_scorer(s->worker_key, r->snap, s->opts.flag_rate, &scorer,
+                         &err);
   if (rc == PM_OK)
     rc = pm_score_mail(scorer, r->snap->profiles, mail, r->sender, &res, &err);
   pm_mail_free(mail);

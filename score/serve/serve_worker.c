@@ -41,7 +41,7 @@ int pm__worker_key_create(pthread_key_t *key) {
 }
 
 pm_status pm__worker_scorer(pthread_key_t key, const pm__snap *snap,
-                            pm_scorer **out, pm_error *err) {
+                            double flag_rate, pm_scorer **out, pm_error *err) {
   worker *w = pthread_getspecific(key);
   if (!w) {
     if (!(w = calloc(1, sizeof *w)))
@@ -70,6 +70,11 @@ pm_status pm__worker_scorer(pthread_key_t key, const pm__snap *snap,
   if (!(s.cfg = pm_config_clone(pm_profiles_config(snap->profiles))))
     return pm_error_set(err, PM_NOMEM, "out of memory");
   pm_status rc = pm_scorer_new(s.cfg, &s.scorer, err);
+  if (rc == PM_OK && flag_rate > 0.0 &&
+      (rc = pm_scorer_set_flag_rate(s.scorer, flag_rate, err)) != PM_OK) {
+    pm_scorer_free(s.scorer);
+    s.scorer = NULL;
+  }
   if (rc != PM_OK) {
     pm_config_free(s.cfg);
     if (at < w->n) /* the evicted slot stays empty: move the last one in */

@@ -14,9 +14,9 @@
  * scorers. Delete it (pthread_key_delete) after the workers are gone. */
 int pm__worker_key_create(pthread_key_t *key);
 
-/* This thread's scorer for the configuration of snap's profiles; borrowed
- * until the thread ends. */
+/* This thread's scorer for the configuration of snap's profiles, keeping
+ * verdicts to flag_rate (0: the default); borrowed until the thread ends. */
 pm_status pm__worker_scorer(pthread_key_t key, const pm__snap *snap,
-                            pm_scorer **out, pm_error *err);
+                            double flag_rate, pm_scorer **out, pm_error *err);
 
 #endif

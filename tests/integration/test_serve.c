@@ -1200,6 +1200,62 @@ START_TEST(stale_socket_replaced) {
 }
 END_TEST
 
+/* A cJSON number at a.b (b may be NULL); the test fails when missing. */
+static double json_number(const cJSON *j, const char *a, const char *b) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
+  if (b)
+    v = cJSON_GetObjectItemCaseSensitive(v, b);
+  ck_assert_msg(cJSON_IsNumber(v), "%s%s%s missing", a, b ? "." : "",
+                b ? b : "");
+  return v->valuedouble;
+}
+
+/* --flag-rate reaches every verdict the daemon gives: the same threshold
+ * and verdict as `penmark score --flag-rate` in-process; a rate out of
+ * (0, 0.5] is a usage error before anything starts. */
+START_TEST(flag_rate_reaches_the_verdicts) {
+  char *sock = pm_test_fmt("%s/rate.sock", root);
+  daemon_t d = {0};
+  daemon_start(&d, sock, store, "--threads 1 --flag-rate 0.3");
+  for (size_t i = 0; i < n_mails; i++) {
+    char *local = run_okf("'%s' score --tenant demo --store '%s' "
+                          "--flag-rate 0.3 '%s'",
+                          pm_test_penmark(), store, mails[i].path);
+    char *target = score_target("demo");
+    pm__http_response r;
+    ck_assert_int_eq(
+        http_once(sock, "POST", target, mails[i].bytes, mails[i].len, &r), 200);
+    cJSON *a = cJSON_ParseWithLength(r.body, r.body_len);
+    cJSON *b = cJSON_Parse(local);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(json_number(a, "rarity", "flag_rate") == 0.3);
+    ck_assert(json_number(a, "threshold", NULL) ==
+              json_number(b, "threshold", NULL));
+    ck_assert_str_eq(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "verdict")),
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "verdict")));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    pm__http_response_free(&r);
+    free(target);
+    free(local);
+  }
+  ck_assert_int_eq(daemon_stop(&d), 0);
+  daemon_free(&d);
+  char *out = NULL, *err = NULL;
+  char *cmd = pm_test_fmt("timeout 60 '%s' serve --socket '%s' --store '%s' "
+                          "--flag-rate 0.9",
+                          pm_test_penmark(), sock, store);
+  ck_assert_int_eq(pm_test_run(cmd, &out, &err), 2);
+  ck_assert_msg(strstr(err, "--flag-rate") != NULL, "%s", err);
+  free(out);
+  free(err);
+  free(cmd);
+  free(sock);
+}
+END_TEST
+
 START_TEST(bad_socket_paths_refused) {
   char *plain = pm_test_fmt("%s/plain.sock", root);
   pm_test_write_file(plain, "not a socket", 12);
@@ -1333,6 +1389,7 @@ static Suite *serve_suite(void) {
   tcase_add_test(c, sigterm_during_load);
   tcase_add_test(c, sighup_rereads_config);
   tcase_add_test(c, stale_socket_replaced);
+  tcase_add_test(c, flag_rate_reaches_the_verdicts);
   tcase_add_test(c, bad_socket_paths_refused);
   suite_add_tcase(s, c);
   return s;
