@@ -160,7 +160,7 @@ done) || fail "PENMARK_IMPERSONATION does not carry its configured score"
 imp=$(ls "$data"/sample/inbound/impostor-*.eml | head -1)
 curl -s --max-time 30 --data-binary "@$imp" "http://127.0.0.1:$port/checkv2" \
   >"$tmp/check.json" || fail "POST /checkv2"
-grep -q '"PENMARK_IMPERSONATION":{[^}]*"options":\["p=0\.[0-9]\{4\}"' "$tmp/check.json" ||
+grep -q '"PENMARK_IMPERSONATION":{[^}]*"options":\["p=[01]\.[0-9]\{4\}"' "$tmp/check.json" ||
   fail "/checkv2 lacks PENMARK_IMPERSONATION with options: $(head -c 300 "$tmp/check.json")"
 
 # 3. a sender the tenant does not know: PENMARK_ABSTAIN
