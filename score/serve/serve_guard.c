@@ -20,6 +20,7 @@ typedef struct slot {
   struct slot *prev, *next;
   int fd;
   bool answering;   /* a request is in: no deadline */
+  bool in_body;     /* its headers are in: the body is arriving */
   bool dropped;     /* shut down by the guard, not yet closed */
   int64_t since_ms; /* reading since */
   long pid, uid;    /* the peer, from the kernel */
@@ -159,11 +160,13 @@ void pm__guard_opened(pm__guard *g, int fd, void **out) {
   g->tail = s;
   g->live++;
   if (g->live > g->high_water) {
-    /* make room: the connection reading (or idle) longest goes */
+    /* make room: the connection idle (or reading headers) longest goes;
+     * one whose request's body is arriving only when there is no such */
     slot *victim = NULL;
     for (slot *o = g->head; o; o = o->next)
       if (o != s && !o->answering && !o->dropped &&
-          (!victim || o->since_ms < victim->since_ms))
+          (!victim || o->in_body < victim->in_body ||
+           (o->in_body == victim->in_body && o->since_ms < victim->since_ms)))
         victim = o;
     if (victim)
       drop(g, victim, "too many connections, the longest reading closed",
@@ -202,12 +205,22 @@ void pm__guard_answering(pm__guard *g, void *p) {
   pthread_mutex_unlock(&g->mu);
 }
 
+void pm__guard_headers_in(pm__guard *g, void *p) {
+  slot *s = p;
+  if (!s)
+    return;
+  pthread_mutex_lock(&g->mu);
+  s->in_body = true;
+  pthread_mutex_unlock(&g->mu);
+}
+
 void pm__guard_request_done(pm__guard *g, void *p) {
   slot *s = p;
   if (!s)
     return;
   pthread_mutex_lock(&g->mu);
   s->answering = false;
+  s->in_body = false;
   s->since_ms = now_ms();
   pthread_mutex_unlock(&g->mu);
 }
