@@ -32,7 +32,8 @@ void pm__guard_free(pm__guard *g);
 
 /* A connection opened (socket fd): *slot gets its slot. Closes the
  * longest-reading connection when over the high-water mark: an idle one
- * (or one still sending headers) before one whose body is arriving. */
+ * (or one still sending headers) before one whose request is arriving
+ * (its body, or bytes not read yet). */
 void pm__guard_opened(pm__guard *g, int fd, void **slot);
 /* It closed: the slot is freed, *slot set to NULL. */
 void pm__guard_closed(pm__guard *g, void **slot);
