@@ -354,24 +354,29 @@ static bool typed_ngrams(pm_extractor *x, const pm__fctx *c) {
 
 /* ---- words ---- */
 
-/* A token's word key: lower-cased letters (ASCII folding; other scripts as
- * written), numbers as one symbol, punctuation as itself. */
-static uint64_t word_key(pm_extractor *x, const pm__fctx *c,
-                         const pm__token *t) {
-  if (t->kind == PM_TOK_NUMBER)
-    return 0x6e756d6265720aULL;
+/* A token's word key (*out): lower-cased letters (ASCII folding; other
+ * scripts as written), numbers as one symbol, punctuation as itself. False
+ * when out of memory: the key of the word as written would be another
+ * feature, not this one. */
+static bool word_key(pm_extractor *x, const pm__fctx *c, const pm__token *t,
+                     uint64_t *out) {
+  if (t->kind == PM_TOK_NUMBER) {
+    *out = 0x6e756d6265720aULL;
+    return true;
+  }
   size_t n = t->end - t->start;
   const char *s = c->text + t->start;
   if (t->kind == PM_TOK_WORD) {
     if (!pm__grow((void **)&x->lower, &x->lower_cap, n + 1, 1))
-      return XXH3_64bits_withSeed(s, n, SEED_WORD);
+      return false;
     for (size_t i = 0; i < n; i++) {
       char ch = s[i];
       x->lower[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
     }
     s = x->lower;
   }
-  return XXH3_64bits_withSeed(s, n, SEED_WORD);
+  *out = XXH3_64bits_withSeed(s, n, SEED_WORD);
+  return true;
 }
 
 static bool words(pm_extractor *x, const pm__fctx *c) {
@@ -387,7 +392,8 @@ static bool words(pm_extractor *x, const pm__fctx *c) {
     if (!pm__grow((void **)&x->seq, &x->seq_cap, e - k, sizeof *x->seq))
       return false;
     for (size_t i = k; i < e; i++)
-      x->seq[i - k] = word_key(x, c, &c->toks[i]);
+      if (!word_key(x, c, &c->toks[i], &x->seq[i - k]))
+        return false;
     size_t n_line = e - k;
     for (size_t i = 0; i < n_line; i++)
       for (int n = lo; n <= hi && i + (size_t)n <= n_line; n++) {

@@ -4,4 +4,4 @@ FAILMALLOC := $(BUILD)/tests/failmalloc.so
 check-only integration: $(FAILMALLOC)
 $(FAILMALLOC): tests/integration/failmalloc.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O1 -g -fPIC -shared -Wall -Wextra -Werror -o $@ $< -ldl
+	$(CC) -std=c11 -O1 -g -fno-omit-frame-pointer -fPIC -shared -Wall -Wextra -Werror -o $@ $< -ldl

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -20,6 +21,7 @@ typedef struct slot {
   struct slot *prev, *next;
   int fd;
   bool answering;   /* a request is in: no deadline */
+  bool in_body;     /* its headers are in: the body is arriving */
   bool dropped;     /* shut down by the guard, not yet closed */
   int64_t since_ms; /* reading since */
   long pid, uid;    /* the peer, from the kernel */
@@ -79,6 +81,12 @@ static void drop(pm__guard *g, slot *s, const char *why, int64_t now) {
                  "connection closed (pid %ld uid %ld): %s after %lld ms "
                  "without a whole request",
                  s->pid, s->uid, why, (long long)(now - s->since_ms));
+}
+
+/* Whether bytes the client sent wait on the socket, unread. */
+static int has_input(int fd) {
+  int n = 0;
+  return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0;
 }
 
 static void *guard_main(void *arg) {
@@ -159,12 +167,23 @@ void pm__guard_opened(pm__guard *g, int fd, void **out) {
   g->tail = s;
   g->live++;
   if (g->live > g->high_water) {
-    /* make room: the connection reading (or idle) longest goes */
+    /* make room: the connection idle (or reading headers) longest goes;
+     * one whose request is arriving (its body, or bytes not read yet)
+     * only when there is no such */
     slot *victim = NULL;
-    for (slot *o = g->head; o; o = o->next)
-      if (o != s && !o->answering && !o->dropped &&
-          (!victim || o->since_ms < victim->since_ms))
+    int victim_busy = 0;
+    for (slot *o = g->head; o; o = o->next) {
+      if (o == s || o->answering || o->dropped)
+        continue;
+      if (victim && victim_busy == 0 && o->since_ms >= victim->since_ms)
+        continue; /* cannot win: no system call for it */
+      int busy = o->in_body || has_input(o->fd);
+      if (!victim || busy < victim_busy ||
+          (busy == victim_busy && o->since_ms < victim->since_ms)) {
         victim = o;
+        victim_busy = busy;
+      }
+    }
     if (victim)
       drop(g, victim, "too many connections, the longest reading closed",
            now_ms());
@@ -202,12 +221,22 @@ void pm__guard_answering(pm__guard *g, void *p) {
   pthread_mutex_unlock(&g->mu);
 }
 
+void pm__guard_headers_in(pm__guard *g, void *p) {
+  slot *s = p;
+  if (!s)
+    return;
+  pthread_mutex_lock(&g->mu);
+  s->in_body = true;
+  pthread_mutex_unlock(&g->mu);
+}
+
 void pm__guard_request_done(pm__guard *g, void *p) {
   slot *s = p;
   if (!s)
     return;
   pthread_mutex_lock(&g->mu);
   s->answering = false;
+  s->in_body = false;
   s->since_ms = now_ms();
   pthread_mutex_unlock(&g->mu);
 }

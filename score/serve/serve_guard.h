@@ -31,11 +31,17 @@ pm_status pm__guard_start(pm__guard *g, pm_error *err);
 void pm__guard_free(pm__guard *g);
 
 /* A connection opened (socket fd): *slot gets its slot. Closes the
- * longest-reading connection when over the high-water mark. */
+ * longest-reading connection when over the high-water mark: an idle one
+ * (or one still sending headers) before one whose request is arriving
+ * (its body, or bytes not read yet). */
 void pm__guard_opened(pm__guard *g, int fd, void **slot);
 /* It closed: the slot is freed, *slot set to NULL. */
 void pm__guard_closed(pm__guard *g, void **slot);
-/* Its request is in and being answered: no deadline until it is done. */
+/* Its request's headers are in: a body may be arriving (the deadline
+ * still holds). */
+void pm__guard_headers_in(pm__guard *g, void *slot);
+/* Its request is in (read whole) and being answered: no deadline, and
+ * never closed to make room, until it is done. */
 void pm__guard_answering(pm__guard *g, void *slot);
 /* Its request is done: the next one is read from now on. */
 void pm__guard_request_done(pm__guard *g, void *slot);

@@ -335,6 +335,7 @@ enum MHD_Result pm__serve_on_request(void *cls, struct MHD_Connection *c,
       return MHD_NO;
     r->start_us = pm__mono_us();
     *con_cls = r;
+    pm__guard_headers_in(s->guard, conn_slot(c));
     atomic_fetch_add(&s->metrics.in_flight, 1);
     pm__route_match m;
     pm__route_request(method, url, &m);
@@ -358,7 +359,9 @@ enum MHD_Result pm__serve_on_request(void *cls, struct MHD_Connection *c,
     *upload_data_size = 0;
     return score_body(s, r, upload_data, n);
   }
-  /* The request is complete. */
+  /* The request is complete: from now on it is being answered, which the
+   * guard never cuts (scoring a long mail takes a while). */
+  pm__guard_answering(s->guard, conn_slot(c));
   if (r->error)
     return respond_error(s, c, r, r->error, r->error_msg, r->allow);
   switch (r->route) {

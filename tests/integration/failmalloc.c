@@ -13,7 +13,11 @@
  * inside shared libraries: GLib, which GMime uses, aborts by design when an
  * allocation fails (g_malloc), and that is not penmark's to handle. The
  * real allocator is glibc's, reached through its __libc_ names so that
- * nothing here allocates. */
+ * nothing here allocates; in a program built with AddressSanitizer it is
+ * the sanitizer's (its __interceptor_ names), so that LeakSanitizer still
+ * sees every allocation and reports what a failing run leaks. There the
+ * library must come before the sanitizer's runtime:
+ *   LD_PRELOAD=failmalloc.so ASAN_OPTIONS=verify_asan_link_order=0 */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,11 @@ void *__libc_malloc(size_t n);
 void *__libc_calloc(size_t n, size_t m);
 void *__libc_realloc(void *p, size_t n);
 void __libc_free(void *p);
+/* AddressSanitizer's allocator (GCC's libasan), when the program has it */
+void *__interceptor_malloc(size_t n) __attribute__((weak));
+void *__interceptor_calloc(size_t n, size_t m) __attribute__((weak));
+void *__interceptor_realloc(void *p, size_t n) __attribute__((weak));
+void __interceptor_free(void *p) __attribute__((weak));
 
 static uintptr_t exe_lo, exe_hi; /* the program's loaded segments */
 static unsigned long fail_at;
@@ -92,7 +101,7 @@ void *malloc(size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  return __libc_malloc(n);
+  return __interceptor_malloc ? __interceptor_malloc(n) : __libc_malloc(n);
 }
 
 void *calloc(size_t n, size_t m) {
@@ -100,7 +109,8 @@ void *calloc(size_t n, size_t m) {
     errno = ENOMEM;
     return NULL;
   }
-  return __libc_calloc(n, m);
+  return __interceptor_calloc ? __interceptor_calloc(n, m)
+                              : __libc_calloc(n, m);
 }
 
 void *realloc(void *p, size_t n) {
@@ -108,9 +118,13 @@ void *realloc(void *p, size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  return __libc_realloc(p, n);
+  return __interceptor_realloc ? __interceptor_realloc(p, n)
+                               : __libc_realloc(p, n);
 }
 
 void free(void *p) {
-  __libc_free(p);
+  if (__interceptor_free)
+    __interceptor_free(p);
+  else
+    __libc_free(p);
 }

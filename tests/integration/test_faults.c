@@ -1,6 +1,7 @@
 /* Faults during training and scoring, with the real command:
  *   - an allocation that fails (tests/integration/failmalloc.c, preloaded),
  *     swept over the allocations of `penmark train` and `penmark score`;
+ *     under `make asan`, LeakSanitizer checks every one of those runs;
  *   - a full disk (a small tmpfs when the test runs as root, otherwise a
  *     file-size limit);
  *   - SIGKILL at several moments of a run (tests/integration/test_train_cli.c
@@ -153,8 +154,8 @@ static void check_next_run(const char *store, const char *what) {
  * ran out before the store was named, saying so); never a signal. */
 static void check_failure(int rc, const char *err, const char *store,
                           const char *what) {
-  ck_assert_msg(rc == 0 || rc == 1, "%s: exit %d (a crash?): %s", what, rc,
-                err);
+  ck_assert_msg(rc == 0 || rc == 1, "%s: exit %d (a crash or a leak?): %s",
+                what, rc, err);
   if (rc == 1)
     ck_assert_msg(strstr(err, "penmark") &&
                       (strstr(err, store) || strstr(err, "out of memory")),
@@ -256,12 +257,56 @@ static void teardown(void) {
   free(W.failmalloc);
 }
 
+#ifdef __SANITIZE_ADDRESS__
+#define UNDER_ASAN 1
+#else
+#define UNDER_ASAN 0
+#endif
+
+/* The environment of a run with the allocation-failure library: failing
+ * allocation k (0: none), and all after it when `from`. Under
+ * AddressSanitizer (make asan) the library forwards to the sanitizer's
+ * allocator and LeakSanitizer checks each run: a leak exits 23 with its
+ * report, which check_failure and check_no_leak catch. malloc'd. */
+static char *alloc_env(unsigned long k, bool from) {
+  char *san = NULL;
+  if (UNDER_ASAN) {
+    const char *a = getenv("ASAN_OPTIONS"), *l = getenv("LSAN_OPTIONS");
+    /* tests/lsan.supp (GLib's one-time allocations) when make did not
+     * say; PM_DATA is the repository's data/ */
+    char *supp = l && *l ? strdup(l)
+                         : pm_test_fmt("suppressions=%s/../tests/lsan.supp",
+                                       pm_test_data_dir());
+    san = pm_test_fmt("ASAN_OPTIONS='%s%sverify_asan_link_order=0:"
+                      "detect_leaks=1:exitcode=23' LSAN_OPTIONS='%s' ",
+                      a ? a : "", a && *a ? ":" : "", supp);
+    free(supp);
+  }
+  char *env =
+      pm_test_fmt("%sLD_PRELOAD='%s' PM_FAIL_ALLOC=%lu%s", san ? san : "",
+                  W.failmalloc, k, from ? " PM_FAIL_ALLOC_FROM=1" : "");
+  free(san);
+  return env;
+}
+
+/* No sanitizer report in a run's standard error. */
+static void check_no_leak(const char *err, const char *what) {
+  ck_assert_msg(!err || (!strstr(err, "LeakSanitizer") &&
+                         !strstr(err, "AddressSanitizer")),
+                "%s: %s", what, err);
+}
+
 /* The allocations `penmark ARGS` makes from penmark's own code. */
 static unsigned long count_allocs(const char *args) {
   char *count = pm_test_fmt("%s/allocs.count", W.dir);
-  int rc = run(NULL, NULL, "LD_PRELOAD='%s' PM_FAIL_ALLOC_COUNT='%s' '%s' %s",
-               W.failmalloc, count, pm_test_penmark(), args);
-  ck_assert_int_eq(rc, 0);
+  char *env = alloc_env(0, false);
+  char *err = NULL;
+  int rc = run(NULL, &err, "%s PM_FAIL_ALLOC_COUNT='%s' '%s' %s", env, count,
+               pm_test_penmark(), args);
+  ck_assert_msg(rc == 0, "counting allocations: exit %d: %s", rc, err);
+  check_no_leak(err, "counting allocations");
+  free(err);
+  free(env);
   char *c = pm_test_read_file(count, NULL);
   unsigned long n = strtoul(c, NULL, 10);
   free(c);
@@ -289,17 +334,9 @@ static size_t sweep_points(unsigned long n, size_t points, unsigned long *out) {
   return k;
 }
 
-#ifdef __SANITIZE_ADDRESS__
-#define UNDER_ASAN 1
-#else
-#define UNDER_ASAN 0
-#endif
-
 /* ---- allocation failure ---- */
 
 START_TEST(alloc_failure_train) {
-  if (UNDER_ASAN) /* AddressSanitizer owns malloc: no preloading */
-    return;
   char *probe = fresh_store("alloc-count");
   char *args = pm_test_fmt("train --tenant t --store '%s' --config '%s' "
                            "--min-mails 2 --threads 1 '%s'",
@@ -314,13 +351,13 @@ START_TEST(alloc_failure_train) {
     bool from = i + 3 >= np;
     char *name = pm_test_fmt("alloc%zu", i);
     char *store = fresh_store(name);
-    char *env = pm_test_fmt("LD_PRELOAD='%s' PM_FAIL_ALLOC=%lu%s", W.failmalloc,
-                            pts[i], from ? " PM_FAIL_ALLOC_FROM=1" : "");
+    char *env = alloc_env(pts[i], from);
     char *what = pm_test_fmt("train, allocation %lu of %lu failing%s", pts[i],
                              n, from ? " (and all after)" : "");
     char *err = NULL;
     int rc = train(env, store, W.in_b, &err);
     check_failure(rc, err, store, what);
+    check_no_leak(err, what);
     failed += rc != 0;
     check_last_good(store, what);
     check_next_run(store, what);
@@ -343,8 +380,6 @@ START_TEST(alloc_failure_train) {
 END_TEST
 
 START_TEST(alloc_failure_score) {
-  if (UNDER_ASAN)
-    return;
   char *args =
       pm_test_fmt("score --tenant t --store '%s' '%s'", W.base, W.probe);
   unsigned long n = count_allocs(args);
@@ -355,13 +390,14 @@ START_TEST(alloc_failure_score) {
   for (size_t i = 0; i < np; i++) {
     bool from = i + 3 >= np;
     char *out = NULL, *err = NULL;
-    int rc = run(&out, &err, "LD_PRELOAD='%s' PM_FAIL_ALLOC=%lu%s '%s' %s",
-                 W.failmalloc, pts[i], from ? " PM_FAIL_ALLOC_FROM=1" : "",
-                 pm_test_penmark(), args);
+    char *env = alloc_env(pts[i], from);
+    int rc = run(&out, &err, "%s '%s' %s", env, pm_test_penmark(), args);
+    free(env);
     char *what = pm_test_fmt("score, allocation %lu of %lu failing%s", pts[i],
                              n, from ? " (and all after)" : "");
-    ck_assert_msg(rc == 0 || rc == 1, "%s: exit %d (a crash?): %s", what, rc,
-                  err);
+    ck_assert_msg(rc == 0 || rc == 1, "%s: exit %d (a crash or a leak?): %s",
+                  what, rc, err);
+    check_no_leak(err, what);
     if (rc == 1) {
       ck_assert_msg(strstr(err, "penmark"), "%s: no message: %s", what, err);
       failed++;
