@@ -35,6 +35,8 @@ step "extract: feature extraction throughput" \
   "$build/bench/extract" --summary "$PM_BENCH_EXTRACT"
 step "train: training throughput" sh bench/train.sh "$build" "$penmark"
 step "score: in-process scoring latency" "$build/bench/score"
+step "senders: scoring cost against the tenant's size (10 to 10,000 senders)" \
+  "$build/bench/senders"
 step "serve: the daemon" sh bench/serve.sh "$build" "$penmark"
 step "flow: per-mail latency of the milter and the daemon" sh bench/flow.sh "$penmark"
 step "tenants: 1,000 tenants in one daemon" sh bench/tenants.sh "$penmark"

@@ -10,8 +10,9 @@
 #include "train/varint.h"
 
 #define GRAM_MAGIC 0x52474d50u /* "PMGR" */
-#define GRAM_VERSION 2u
-#define GRAM_VERSION_DENSE 1u /* no form field, always dense */
+#define GRAM_VERSION 3u        /* rows' values by table (train/sparse.h) */
+#define GRAM_VERSION_F32 2u    /* rows' values as float32 */
+#define GRAM_VERSION_DENSE 1u  /* no form field, always dense */
 #define FORM_DENSE 0u
 #define FORM_ROWS 1u
 /* Rows per ssyrk call: big enough for BLAS to run at full speed. */
@@ -27,9 +28,10 @@ static void row_free(pm__gram_row *r) {
   free(r->val);
 }
 
+/* 0 when out of memory. */
 static size_t row_len(const pm__gram_row *r, bool as_ref) {
-  return pm__varint_len((uint64_t)r->owner) + 9 +
-         (as_ref ? 0 : pm__sparse_len(r->idx, r->nnz));
+  size_t v = as_ref ? 0 : pm__sparse_len(r->idx, r->val, r->nnz);
+  return as_ref || v ? pm__varint_len((uint64_t)r->owner) + 9 + v : 0;
 }
 
 /* Leaves the row form for good: the dense triangle is the smaller. */
@@ -115,7 +117,12 @@ static bool push_row(pm__gram *g, const float *x, int64_t owner, uint64_t key) {
       r.idx[k] = j;
       r.val[k++] = x[j];
     }
-  g->rows_bytes += row_len(&r, false);
+  size_t len = row_len(&r, false);
+  if (!len) {
+    row_free(&r);
+    return false;
+  }
+  g->rows_bytes += len;
   g->rows[g->nrows++] = r;
   return true;
 }
@@ -154,7 +161,10 @@ static void *encode_rows(pm__gram *g, pm__gram_in_sample in_sample, void *ctx,
     int in = in_sample ? in_sample(ctx, r) : 0;
     if (in >= 0)
       r->ref = in == 1;
-    n += row_len(r, r->ref);
+    size_t rl = row_len(r, r->ref);
+    if (!rl)
+      return NULL;
+    n += rl;
   }
   unsigned char *b = malloc(n), *p = b;
   if (!b)
@@ -170,8 +180,12 @@ static void *encode_rows(pm__gram *g, pm__gram_in_sample in_sample, void *ctx,
     pm__put_u64(p, r->key);
     p[8] = r->ref;
     p += 9;
-    if (!r->ref)
-      p += pm__sparse_put(p, r->idx, r->val, r->nnz);
+    size_t v = r->ref ? 0 : pm__sparse_put(p, r->idx, r->val, r->nnz);
+    if (!r->ref && !v) {
+      free(b);
+      return NULL;
+    }
+    p += v;
   }
   *len = n;
   return b;
@@ -223,7 +237,7 @@ static pm_status decode_dense(const unsigned char *p, pm__gram *g) {
 
 /* Reads the rows and replays their blocks into G and the sums. */
 static pm_status decode_rows(const unsigned char *p, const unsigned char *end,
-                             pm__gram *g, uint64_t n,
+                             pm__gram *g, uint64_t n, pm__sparse_coding coding,
                              pm__gram_from_sample from_sample, void *ctx,
                              pm_error *err) {
   if (end - p < 4)
@@ -266,13 +280,17 @@ static pm_status decode_rows(const unsigned char *p, const unsigned char *end,
         return rc;
     } else {
       bool oom;
-      if (!pm__sparse_get(&p, end, g->d, &r->nnz, &r->idx, &r->val, &oom))
+      if (!pm__sparse_get(&p, end, g->d, coding, &r->nnz, &r->idx, &r->val,
+                          &oom))
         return oom ? pm_error_set(err, PM_NOMEM, "out of memory")
                    : pm_error_set(err, PM_CORRUPT,
                                   "moments blob: damaged row %llu",
                                   (unsigned long long)i);
     }
-    g->rows_bytes += row_len(r, false);
+    size_t rl = row_len(r, false);
+    if (!rl)
+      return pm_error_set(err, PM_NOMEM, "out of memory");
+    g->rows_bytes += rl;
   }
   if (p != end)
     goto corrupt;
@@ -304,14 +322,15 @@ pm_status pm__gram_decode(const void *blob, size_t len, uint32_t d, pm__gram *g,
   if (len < 20 || pm__get_u32(p) != GRAM_MAGIC)
     return pm_error_set(err, PM_CORRUPT, "moments blob: bad header");
   uint32_t version = pm__get_u32(p + 4);
-  if ((version != GRAM_VERSION && version != GRAM_VERSION_DENSE) ||
+  if ((version != GRAM_VERSION && version != GRAM_VERSION_F32 &&
+       version != GRAM_VERSION_DENSE) ||
       pm__get_u32(p + 8) != d)
     return pm_error_set(err, PM_MISMATCH,
                         "moments blob: version %u dimension %u, expected %u "
                         "and %u",
                         version, pm__get_u32(p + 8), GRAM_VERSION, d);
   uint32_t form = FORM_DENSE;
-  if (version == GRAM_VERSION) {
+  if (version != GRAM_VERSION_DENSE) {
     if (len < 24)
       return pm_error_set(err, PM_CORRUPT, "moments blob: truncated");
     form = pm__get_u32(p + 20);
@@ -330,7 +349,10 @@ pm_status pm__gram_decode(const void *blob, size_t len, uint32_t d, pm__gram *g,
   else if (n > len) /* every row takes bytes: a bad count, not a big one */
     rc = pm_error_set(err, PM_CORRUPT, "moments blob: truncated or damaged");
   else
-    rc = decode_rows(p + 24, p + len, g, n, from_sample, ctx, err);
+    rc =
+        decode_rows(p + 24, p + len, g, n,
+                    version == GRAM_VERSION ? PM__SPARSE_TABLE : PM__SPARSE_F32,
+                    from_sample, ctx, err);
   if (rc != PM_OK) {
     pm__gram_free(g);
     return rc;

@@ -69,13 +69,13 @@ typedef int (*pm__gram_in_sample)(void *ctx, const pm__gram_row *row);
 typedef pm_status (*pm__gram_from_sample)(void *ctx, pm__gram_row *row,
                                           pm_error *err);
 
-/* Blob: "PMGR" u32 version (2), u32 d, u64 n, u32 form. Form 0, dense: d
+/* Blob: "PMGR" u32 version (3), u32 d, u64 n, u32 form. Form 0, dense: d
  * float64 sums, then the upper triangle of G row by row as float32. Form 1,
  * rows: u32 number of blocks, their sizes (u32 each), then per row the
  * owner (varint), u64 key, u8 reference flag, and unless a reference the
- * sparse vector (train/sparse.h). Little-endian. Version 1 (dense, no form
- * field) is read too. Flushes first. in_sample may be NULL (no
- * references). */
+ * sparse vector (train/sparse.h, values by table). Little-endian. Version
+ * 2 (float32 values) and 1 (dense, no form field) are read too. Flushes first.
+ * in_sample may be NULL (no references). */
 void *pm__gram_encode(pm__gram *g, pm__gram_in_sample in_sample, void *ctx,
                       size_t *len);
 /* from_sample may be NULL: a blob holding references is then refused. */

@@ -8,9 +8,11 @@
 #include "train/sparse.h"
 
 #define SAMPLE_MAGIC 0x41534d50u /* "PMSA" */
-/* 3: sparse vectors with varint index gaps (train/sparse.h); 2 is read
- * too: u32 indices then float32 values */
-#define SAMPLE_VERSION 3u
+/* 4: sparse vectors with varint index gaps and a table of the values
+ * (train/sparse.h); read too: 3, the same with a float32 per value, and 2,
+ * u32 indices then float32 values */
+#define SAMPLE_VERSION 4u
+#define SAMPLE_VERSION_F32 3u
 #define SAMPLE_VERSION_U32 2u
 
 void pm__sample_init(pm__sample *s, size_t k) {
@@ -72,8 +74,12 @@ bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x, uint32_t d,
 
 void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len) {
   size_t n = 16;
-  for (size_t i = 0; i < s->n; i++)
-    n += 12 + pm__sparse_len(s->e[i].idx, s->e[i].nnz);
+  for (size_t i = 0; i < s->n; i++) {
+    size_t v = pm__sparse_len(s->e[i].idx, s->e[i].val, s->e[i].nnz);
+    if (!v)
+      return NULL;
+    n += 12 + v;
+  }
   unsigned char *b = malloc(n), *p = b;
   if (!b)
     return NULL;
@@ -87,7 +93,12 @@ void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len) {
     pm__put_u64(p, e->key);
     pm__put_u32(p + 8, e->chars);
     p += 12;
-    p += pm__sparse_put(p, e->idx, e->val, e->nnz);
+    size_t v = pm__sparse_put(p, e->idx, e->val, e->nnz);
+    if (!v) {
+      free(b);
+      return NULL;
+    }
+    p += v;
   }
   *len = n;
   return b;
@@ -100,7 +111,8 @@ pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d, size_t k,
   if (len < 16 || pm__get_u32(p) != SAMPLE_MAGIC)
     return pm_error_set(err, PM_CORRUPT, "sample blob: bad header");
   uint32_t version = pm__get_u32(p + 4);
-  if ((version != SAMPLE_VERSION && version != SAMPLE_VERSION_U32) ||
+  if ((version != SAMPLE_VERSION && version != SAMPLE_VERSION_F32 &&
+       version != SAMPLE_VERSION_U32) ||
       pm__get_u32(p + 8) != d)
     return pm_error_set(err, PM_MISMATCH,
                         "sample blob: other version or "
@@ -119,9 +131,12 @@ pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d, size_t k,
     e->key = pm__get_u64(p);
     e->chars = pm__get_u32(p + 8);
     p += 12;
-    if (version == SAMPLE_VERSION) {
+    if (version != SAMPLE_VERSION_U32) {
       bool oom;
-      bool ok = pm__sparse_get(&p, end, d, &e->nnz, &e->idx, &e->val, &oom);
+      bool ok = pm__sparse_get(&p, end, d,
+                               version == SAMPLE_VERSION ? PM__SPARSE_TABLE
+                                                         : PM__SPARSE_F32,
+                               &e->nnz, &e->idx, &e->val, &oom);
       s->n = i + 1;
       if (oom) {
         pm__sample_free(s);

@@ -40,8 +40,10 @@ const pm__sample_entry *pm__sample_find(const pm__sample *s, uint64_t key);
 bool pm__sample_offer(pm__sample *s, uint64_t key, const float *x, uint32_t d,
                       uint32_t chars);
 
-/* Blob: "PMSA" u32 version (3), u32 d, u32 n, then per entry u64 key, u32
- * chars, the sparse vector (train/sparse.h); little-endian. */
+/* Blob: "PMSA" u32 version (4), u32 d, u32 n, then per entry u64 key, u32
+ * chars, the sparse vector (train/sparse.h, values by table); little-endian.
+ * Versions 3 (float32 values) and 2 are read too. encode: NULL when out of
+ * memory. */
 void *pm__sample_encode(const pm__sample *s, uint32_t d, size_t *len);
 pm_status pm__sample_decode(const void *blob, size_t len, uint32_t d, size_t k,
                             pm__sample *s, pm_error *err);
