@@ -110,6 +110,7 @@ int pm_cmd_background(int argc, char **argv) {
     pm_train_summary sum;
     pm_error err;
     pm_error_clear(&err);
+    pm_cli_blas_threads(o.threads);
     pm_status rc = pm_train(&o, (const char *const *)argv + optind,
                             (size_t)(argc - optind), &sum, &err);
     for (size_t i = 0; i < sum.n_input_error_examples; i++)

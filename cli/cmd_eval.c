@@ -364,6 +364,7 @@ int pm_cmd_eval(int argc, char **argv) {
   o.background = a.background;
   if (tty)
     o.progress = progress;
+  pm_cli_blas_threads(o.threads);
   pm_status st = pm_eval_run_new(c, &o, &r, &err);
   if (st == PM_OK && a.curve)
     st = pm_eval_learning_curve(c, &o, &curve, &n_curve, &err);

@@ -193,6 +193,7 @@ int pm_cmd_feedback(int argc, char **argv) {
   pm_train_summary sum;
   const char *const *inputs = (const char *const *)argv + optind;
   size_t n = (size_t)(argc - optind);
+  pm_cli_blas_threads(o.threads);
   pm_status rc = impostor ? pm_train_impostor(&o, inputs, n, &sum, &err)
                           : pm_train(&o, inputs, n, &sum, &err);
   for (size_t i = 0; i < sum.n_input_error_examples; i++)

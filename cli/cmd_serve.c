@@ -179,6 +179,9 @@ int pm_cmd_serve(int argc, char **argv) {
     usage(stderr);
     return PM_EXIT_USAGE;
   }
+  /* The workers are the parallelism: a BLAS call that fanned out over
+   * OpenBLAS's own threads would fight them for the cores. */
+  pm_cli_blas_threads(1);
   pm_error err;
   pm_error_clear(&err);
   if (pm_serve_run(&o, &err) != PM_OK) {

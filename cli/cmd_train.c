@@ -185,6 +185,7 @@ int pm_cmd_train(int argc, char **argv) {
   if (isatty(STDERR_FILENO))
     o.progress = progress;
   pm_train_summary sum;
+  pm_cli_blas_threads(o.threads);
   pm_status rc = pm_train(&o, (const char *const *)argv + optind,
                           (size_t)(argc - optind), &sum, &err);
   if (o.progress)

@@ -7,7 +7,6 @@
 #include "train/sample_cache.h"
 #include "train/feedback.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,8 +152,7 @@ static pm_status put_blob(pm_store *st, const char *kind, int64_t owner,
 
 /* Writes the moments and the attack samples, and computes the model again
  * (inside the open transaction). */
-static pm_status publish(run *r, const pm_train_opts *o, unsigned threads,
-                         pm_error *err) {
+static pm_status publish(run *r, const pm_train_opts *o, pm_error *err) {
   size_t len;
   void *blob = pm__gram_encode(&r->gram, NULL, NULL, &len);
   pm_status rc = put_blob(r->st, PM_KIND_MOMENTS, 0, blob, len, err);
@@ -164,9 +162,7 @@ static pm_status publish(run *r, const pm_train_opts *o, unsigned threads,
   }
   if (rc != PM_OK)
     return rc;
-  openblas_set_num_threads((int)threads);
   rc = pm__finalize(r->st, o->cfg, &r->gram, o->min_mails, NULL, err);
-  openblas_set_num_threads(1);
   char want[32];
   snprintf(want, sizeof want, "%u", o->min_mails);
   if (rc == PM_OK)
@@ -229,7 +225,6 @@ pm_status pm_train_impostor(const pm_train_opts *opts,
   pm__source src = {0};
   pm__pipeline *pipe = NULL;
   unsigned threads = opts->threads ? opts->threads : cores();
-  openblas_set_num_threads(1);
   if (rc == PM_OK)
     rc = pm__source_open(inputs, n_inputs, &src, err);
   if (rc == PM_OK) {
@@ -282,7 +277,7 @@ pm_status pm_train_impostor(const pm_train_opts *opts,
   if (pipe)
     pm__pipeline_stop(pipe);
   if (rc == PM_OK && sum->mails_trained > 0) {
-    rc = publish(&r, opts, threads, err);
+    rc = publish(&r, opts, err);
     if (rc == PM_OK)
       rc = pm_store_commit(r.st, err);
   }

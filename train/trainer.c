@@ -5,7 +5,6 @@
  * statistics, the tenant's moments and the calibration samples, and commits
  * every batch_mails mails together with their fingerprints. At the end it
  * computes the published model in one more transaction. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,7 +319,7 @@ static pm_status load_moments(run *r, pm_error *err) {
  * sender needs to be ready, changed since the last one: a run whose mail was
  * all seen before leaves it alone. "model_current" holds the min_mails the
  * published model was made with, "0" once the statistics moved on. */
-static pm_status publish(run *r, unsigned threads, pm_error *err) {
+static pm_status publish(run *r, pm_error *err) {
   /* the model depends on min_mails and on the background it was made with */
   char *cur = NULL, want[160];
   snprintf(want, sizeof want, "%u", r->opts->min_mails);
@@ -341,7 +340,6 @@ static pm_status publish(run *r, unsigned threads, pm_error *err) {
   rc = pm_store_begin(r->st, err);
   if (rc != PM_OK)
     return rc;
-  openblas_set_num_threads((int)threads);
   pm__background bg;
   bool with_bg = r->opts->background && r->opts->background[0];
   if (with_bg)
@@ -351,7 +349,6 @@ static pm_status publish(run *r, unsigned threads, pm_error *err) {
                       with_bg ? &bg : NULL, err);
   if (with_bg)
     pm__background_free(&bg);
-  openblas_set_num_threads(1);
   if (rc == PM_OK)
     rc = pm_store_meta_set(r->st, "model_current", want, err);
   if (rc == PM_OK)
@@ -412,7 +409,6 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
   pm__source src = {0};
   pm__pipeline *pipe = NULL;
   unsigned threads = opts->threads ? opts->threads : cores();
-  openblas_set_num_threads(1); /* the cores are busy extracting */
   if (rc == PM_OK)
     rc = load_moments(&r, err);
   if (rc == PM_OK)
@@ -471,7 +467,7 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
     pm_store_rollback(r.st);
   if (rc == PM_OK) {
     report(&r, &src, src.n, bytes, true, true);
-    rc = publish(&r, threads, err);
+    rc = publish(&r, err);
   }
   for (size_t b = 0; b < r.nbuckets; b++)
     for (sender_state *s = r.buckets[b]; s; s = s->next)

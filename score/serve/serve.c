@@ -3,7 +3,6 @@
  * loop that turns signals into those (see include/penmark/serve.h). */
 #include "penmark/serve.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -135,10 +134,6 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
     goto fail;
   }
   s->key_made = true;
-  /* The workers are the parallelism: a BLAS call that fanned out over
-   * OpenBLAS's own threads would fight them for the cores. The setting is
-   * process-wide; set it before any worker runs. */
-  openblas_set_num_threads(1);
   check_fd_limit(s);
 
   if ((rc = pm__guard_new(s->opts.max_connections, s->opts.timeout_s, &s->log,
