@@ -1,10 +1,10 @@
 /* penmark background: a store of other writers' style, for training. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "penmark/store.h"
 #include "penmark/train.h"
 
@@ -49,47 +49,38 @@ static bool split_out(const char *out, char **dir, char **name) {
   return *dir && *name;
 }
 
+typedef struct {
+  pm_train_opts *o;
+  const char *out;
+} own_args;
+
+static bool own_option(int c, const char *arg, void *ctx) {
+  own_args *a = ctx;
+  if (c == 'o')
+    a->out = arg;
+  else /* 'l' */
+    a->o->label_by_dir = true;
+  return true;
+}
+
 int pm_cmd_background(int argc, char **argv) {
-  static const struct option opts[] = {
+  static const struct option own[] = {
       {"out", required_argument, 0, 'o'},
-      {"config", required_argument, 0, 'c'},
       {"label-by-dir", no_argument, 0, 'l'},
-      {"threads", required_argument, 0, 'j'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
+  static const pm_cli_spec spec = {"--cj", 256, "o:l", own, own_option, usage};
   pm_train_opts o;
   pm_train_opts_default(&o);
   /* a background publishes no profiles of its own: nobody is ready */
   o.min_mails = UINT_MAX;
-  const char *out = NULL, *config_path = NULL;
-  long v;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:c:lj:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'o':
-      out = optarg;
-      break;
-    case 'c':
-      config_path = optarg;
-      break;
-    case 'l':
-      o.label_by_dir = true;
-      break;
-    case 'j':
-      if (!pm_cli_parse_count("--threads", optarg, 1, 256, &v))
-        return PM_EXIT_USAGE;
-      o.threads = (unsigned)v;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  own_args a = {&o, NULL};
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &a);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  const char *out = a.out;
+  o.threads = co.threads;
   if (!out || optind >= argc) {
     pm_cli_err("background: --out and at least one INPUT are needed");
     usage(stderr);
@@ -101,7 +92,7 @@ int pm_cmd_background(int argc, char **argv) {
     free(name);
     return PM_EXIT_USAGE;
   }
-  pm_config *cfg = pm_cli_config(config_path);
+  pm_config *cfg = pm_cli_config(co.config);
   int exit_code = PM_EXIT_FAIL;
   if (cfg) {
     o.cfg = cfg;

@@ -1,12 +1,12 @@
 /* penmark eval: the evaluation protocol of EVAL.md on a labeled corpus. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "cli/tmp_guard.h"
 #include "penmark/eval.h"
 
@@ -59,67 +59,57 @@ typedef struct {
   const char *corpus;
 } args;
 
+static bool own_option(int c, const char *arg, void *ctx) {
+  args *a = ctx;
+  switch (c) {
+  case 't':
+    a->trials_out = arg;
+    return true;
+  case 'r':
+    a->report = arg;
+    return true;
+  case 'p':
+    a->plot = arg;
+    return true;
+  case 'L':
+    a->curve = true;
+    return true;
+  case 'A':
+    a->ablation = true;
+    return true;
+  case 'M':
+    a->mimicry = true;
+    return true;
+  case 'b':
+    a->background = arg;
+    return true;
+  default: /* 'T' */
+    return pm_cli_parse_count("--tenant-size", arg, 1, 1000000,
+                              &a->tenant_size);
+  }
+}
+
 /* 0 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, args *a) {
-  static const struct option opts[] = {
+  static const struct option own[] = {
       {"trials-out", required_argument, 0, 't'},
       {"report", required_argument, 0, 'r'},
       {"plot", required_argument, 0, 'p'},
-      {"config", required_argument, 0, 'c'},
-      {"threads", required_argument, 0, 'j'},
       {"learning-curve", no_argument, 0, 'L'},
       {"ablation", no_argument, 0, 'A'},
       {"mimicry", no_argument, 0, 'M'},
       {"background", required_argument, 0, 'b'},
       {"tenant-size", required_argument, 0, 'T'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
-  int o;
-  optind = 1;
-  while ((o = getopt_long(argc, argv, "t:r:p:c:j:h", opts, NULL)) != -1) {
-    switch (o) {
-    case 't':
-      a->trials_out = optarg;
-      break;
-    case 'r':
-      a->report = optarg;
-      break;
-    case 'p':
-      a->plot = optarg;
-      break;
-    case 'c':
-      a->config = optarg;
-      break;
-    case 'j':
-      if (!pm_cli_parse_count("--threads", optarg, 1, 1024, &a->threads))
-        return PM_EXIT_USAGE;
-      break;
-    case 'L':
-      a->curve = true;
-      break;
-    case 'A':
-      a->ablation = true;
-      break;
-    case 'M':
-      a->mimicry = true;
-      break;
-    case 'b':
-      a->background = optarg;
-      break;
-    case 'T':
-      if (!pm_cli_parse_count("--tenant-size", optarg, 1, 1000000,
-                              &a->tenant_size))
-        return PM_EXIT_USAGE;
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  static const pm_cli_spec spec = {
+      "--cj", 1024, "t:r:p:", own, own_option, usage};
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, a);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? -1 : PM_EXIT_USAGE;
+  a->config = co.config;
+  a->threads = co.threads;
   if (argc - optind != 1) {
     pm_cli_err(argc - optind ? "eval: one corpus directory expected"
                              : "eval: no corpus directory given");

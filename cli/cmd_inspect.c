@@ -1,10 +1,10 @@
 /* penmark inspect: a tenant store, its senders, and a sender's habits. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "penmark/score.h"
 #include "penmark/store.h"
 
@@ -76,47 +76,33 @@ static cJSON *store_json(pm_store *st, const pm_profiles *prof) {
   return o;
 }
 
+static bool own_option(int c, const char *arg, void *ctx) {
+  (void)c; /* 'S' */
+  *(const char **)ctx = arg;
+  return true;
+}
+
 int pm_cmd_inspect(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"tenant", required_argument, 0, 't'},
-      {"store", required_argument, 0, 's'},
+  static const struct option own[] = {
       {"sender", required_argument, 0, 'S'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
-  const char *tenant = NULL, *dir = NULL, *sender = NULL;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "t:s:S:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 't':
-      tenant = optarg;
-      break;
-    case 's':
-      dir = optarg;
-      break;
-    case 'S':
-      sender = optarg;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  static const pm_cli_spec spec = {"ts--", 0, "S:", own, own_option, usage};
+  const char *sender = NULL;
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &sender);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  const char *tenant = co.tenant, *dir = co.store;
   if (!tenant || !dir || optind < argc) {
     pm_cli_err("inspect: --tenant and --store are needed");
     usage(stderr);
     return PM_EXIT_USAGE;
   }
+  if (!pm_cli_tenant_ok(tenant))
+    return PM_EXIT_USAGE;
   pm_error err;
   pm_error_clear(&err);
-  if (pm_tenant_check(tenant, &err) != PM_OK) {
-    pm_cli_err("%s", pm_error_message(&err));
-    return PM_EXIT_USAGE;
-  }
   pm_store *st = NULL;
   pm_profiles *prof = NULL;
   pm_store_sender *list = NULL;
