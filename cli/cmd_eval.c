@@ -310,6 +310,48 @@ static int outputs(const args *a, const pm_eval_corpus *c, const pm_eval_run *r,
   return rc;
 }
 
+/* The corpus, with its mimicry trials and small tenants when asked for;
+ * false after a message. */
+static bool open_corpus(const args *a, const pm_config *cfg,
+                        pm_eval_corpus **c) {
+  pm_error err;
+  pm_error_clear(&err);
+  if (pm_eval_corpus_open(a->corpus, c, &err) != PM_OK ||
+      (a->mimicry && pm_eval_corpus_add_mimicry(*c, cfg, &err) != PM_OK) ||
+      (a->tenant_size &&
+       pm_eval_corpus_set_tenants(*c, (size_t)a->tenant_size, &err) != PM_OK)) {
+    pm_cli_err("eval: %s", pm_error_message(&err));
+    return false;
+  }
+  return true;
+}
+
+/* The metrics over all trials and over short mail; false after a
+ * message. */
+static bool compute_groups(const pm_eval_corpus *c, const pm_eval_run *r,
+                           pm_eval_group *all, pm_eval_group *shrt) {
+  size_t nt;
+  const pm_eval_trial *t = pm_eval_corpus_trials(c, &nt);
+  const pm_eval_score *s = pm_eval_run_scores(r);
+  bool *is_short = calloc(nt ? nt : 1, sizeof *is_short);
+  if (!is_short) {
+    pm_cli_err("eval: out of memory");
+    return false;
+  }
+  /* Short: the mail's own text is under 200 characters. An unscorable mail
+   * has no known length and is left out. */
+  for (size_t i = 0; i < nt; i++)
+    is_short[i] = !s[i].unscorable && s[i].own_chars < PM_EVAL_SHORT_CHARS;
+  pm_error err;
+  pm_error_clear(&err);
+  bool ok = pm_eval_group_compute(t, s, nt, NULL, all, &err) == PM_OK &&
+            pm_eval_group_compute(t, s, nt, is_short, shrt, &err) == PM_OK;
+  free(is_short);
+  if (!ok)
+    pm_cli_err("eval: %s", pm_error_message(&err));
+  return ok;
+}
+
 int pm_cmd_eval(int argc, char **argv) {
   args a = {0};
   int rc = parse_args(argc, argv, &a);
@@ -328,19 +370,8 @@ int pm_cmd_eval(int argc, char **argv) {
   pm_cli_tmp_guard *guard = NULL;
   bool tty = isatty(STDERR_FILENO);
   rc = PM_EXIT_FAIL;
-  if (pm_eval_corpus_open(a.corpus, &c, &err) != PM_OK) {
-    pm_cli_err("eval: %s", pm_error_message(&err));
+  if (!open_corpus(&a, cfg, &c))
     goto out;
-  }
-  if (a.mimicry && pm_eval_corpus_add_mimicry(c, cfg, &err) != PM_OK) {
-    pm_cli_err("eval: %s", pm_error_message(&err));
-    goto out;
-  }
-  if (a.tenant_size &&
-      pm_eval_corpus_set_tenants(c, (size_t)a.tenant_size, &err) != PM_OK) {
-    pm_cli_err("eval: %s", pm_error_message(&err));
-    goto out;
-  }
   /* The temporary stores go inside a directory that an interruption
    * removes too. */
   guard = pm_cli_tmp_guard_new("eval");
@@ -365,26 +396,9 @@ int pm_cmd_eval(int argc, char **argv) {
     pm_cli_err("eval: %s", pm_error_message(&err));
     goto out;
   }
-  size_t nt;
-  const pm_eval_trial *t = pm_eval_corpus_trials(c, &nt);
-  const pm_eval_score *s = pm_eval_run_scores(r);
-  bool *is_short = calloc(nt ? nt : 1, sizeof *is_short);
-  if (!is_short) {
-    pm_cli_err("eval: out of memory");
-    goto out;
-  }
-  /* Short: the mail's own text is under 200 characters. An unscorable mail
-   * has no known length and is left out. */
-  for (size_t i = 0; i < nt; i++)
-    is_short[i] = !s[i].unscorable && s[i].own_chars < PM_EVAL_SHORT_CHARS;
   pm_eval_group all, shrt;
-  if (pm_eval_group_compute(t, s, nt, NULL, &all, &err) != PM_OK ||
-      pm_eval_group_compute(t, s, nt, is_short, &shrt, &err) != PM_OK) {
-    free(is_short);
-    pm_cli_err("eval: %s", pm_error_message(&err));
+  if (!compute_groups(c, r, &all, &shrt))
     goto out;
-  }
-  free(is_short);
   summary(c, r, &all, &shrt);
   if (curve)
     curve_table(curve, n_curve);

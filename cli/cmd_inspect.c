@@ -76,6 +76,39 @@ static cJSON *store_json(pm_store *st, const pm_profiles *prof) {
   return o;
 }
 
+/* The one sender asked for, with their strongest habits, into arr; false
+ * after a message when there is no such sender or the habits cannot be
+ * read. */
+static bool add_habits(pm_store *st, const char *sender,
+                       const pm_store_sender *found, cJSON *arr) {
+  pm_habit habits[12];
+  size_t nh = 0;
+  pm_error err;
+  pm_error_clear(&err);
+  if (!found || pm_sender_habits(st, sender, habits, 12, &nh, &err) != PM_OK) {
+    if (found)
+      pm_cli_err("inspect: %s", pm_error_message(&err));
+    else
+      pm_cli_err("inspect: no sender %s in store %s", sender,
+                 pm_store_file(st));
+    return false;
+  }
+  cJSON *so = sender_json(found);
+  cJSON_AddItemToArray(arr, so);
+  cJSON *ha = cJSON_AddArrayToObject(so, "habits");
+  for (size_t i = 0; ha && i < nh; i++) {
+    cJSON *h = cJSON_CreateObject();
+    if (!h)
+      break;
+    cJSON_AddStringToObject(h, "feature", habits[i].feature);
+    cJSON_AddStringToObject(h, "text", habits[i].text);
+    pm_cli_add_number(h, "value", habits[i].value);
+    pm_cli_add_number(h, "tenant", habits[i].tenant);
+    cJSON_AddItemToArray(ha, h);
+  }
+  return true;
+}
+
 static bool own_option(int c, const char *arg, void *ctx) {
   (void)c; /* 'S' */
   *(const char **)ctx = arg;
@@ -133,32 +166,9 @@ int pm_cmd_inspect(int argc, char **argv) {
   }
   cJSON_AddNumberToObject(o, "senders_total", (double)n);
   cJSON_AddNumberToObject(o, "senders_ready", (double)ready);
-  if (sender) {
-    pm_habit habits[12];
-    size_t nh = 0;
-    if (!found ||
-        pm_sender_habits(st, sender, habits, 12, &nh, &err) != PM_OK) {
-      if (found)
-        pm_cli_err("inspect: %s", pm_error_message(&err));
-      else
-        pm_cli_err("inspect: no sender %s in store %s", sender,
-                   pm_store_file(st));
-      cJSON_Delete(o);
-      goto out;
-    }
-    cJSON *so = sender_json(found);
-    cJSON_AddItemToArray(arr, so);
-    cJSON *ha = cJSON_AddArrayToObject(so, "habits");
-    for (size_t i = 0; ha && i < nh; i++) {
-      cJSON *h = cJSON_CreateObject();
-      if (!h)
-        break;
-      cJSON_AddStringToObject(h, "feature", habits[i].feature);
-      cJSON_AddStringToObject(h, "text", habits[i].text);
-      pm_cli_add_number(h, "value", habits[i].value);
-      pm_cli_add_number(h, "tenant", habits[i].tenant);
-      cJSON_AddItemToArray(ha, h);
-    }
+  if (sender && !add_habits(st, sender, found, arr)) {
+    cJSON_Delete(o);
+    goto out;
   }
   char *s = cJSON_Print(o);
   cJSON_Delete(o);

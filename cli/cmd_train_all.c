@@ -359,6 +359,41 @@ static int summarize(const opts *o, const char *dir) {
   return bad ? PM_EXIT_FAIL : rc;
 }
 
+/* Trains the tenant of each line of the file in turn (only line o->line
+ * when given), adding each one's result to tenants. Returns the number of
+ * tenant lines (blank lines and comments are none). */
+static long train_lines(const opts *o, FILE *f, const char *scratch,
+                        cJSON *tenants) {
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  long k = 0;
+  while ((len = getline(&line, &cap, f)) >= 0) {
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
+    const char *p = line;
+    while (*p == ' ')
+      p++;
+    if (!*p || *p == '#')
+      continue;
+    k++;
+    if (o->line && k != o->line)
+      continue;
+    cJSON *t = one_tenant(o, scratch, line, k);
+    if (!o->json) {
+      const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "status");
+      const cJSON *e = cJSON_GetObjectItemCaseSensitive(t, "error");
+      if (cJSON_IsString(e))
+        pm_cli_err("tenant %s: %s: %s",
+                   cJSON_GetObjectItemCaseSensitive(t, "tenant")->valuestring,
+                   st->valuestring, e->valuestring);
+    }
+    cJSON_AddItemToArray(tenants, t);
+  }
+  free(line);
+  return k;
+}
+
 typedef struct {
   opts *o;
   const char *merge;
@@ -435,33 +470,7 @@ int pm_cmd_train_all(int argc, char **argv) {
   }
   double t0 = now_s();
   cJSON *tenants = cJSON_CreateArray();
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  long k = 0;
-  while ((len = getline(&line, &cap, f)) >= 0) {
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-      line[--len] = '\0';
-    const char *p = line;
-    while (*p == ' ')
-      p++;
-    if (!*p || *p == '#')
-      continue;
-    k++;
-    if (o.line && k != o.line)
-      continue;
-    cJSON *t = one_tenant(&o, scratch, line, k);
-    if (!o.json) {
-      const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "status");
-      const cJSON *e = cJSON_GetObjectItemCaseSensitive(t, "error");
-      if (cJSON_IsString(e))
-        pm_cli_err("tenant %s: %s: %s",
-                   cJSON_GetObjectItemCaseSensitive(t, "tenant")->valuestring,
-                   st->valuestring, e->valuestring);
-    }
-    cJSON_AddItemToArray(tenants, t);
-  }
-  free(line);
+  long k = train_lines(&o, f, scratch, tenants);
   fclose(f);
   pm__rmtree(scratch);
   free(scratch);

@@ -372,6 +372,70 @@ static pm_status count_senders(run *r, pm_error *err) {
   return PM_OK;
 }
 
+/* Opens the store, its moments and the inputs, starts the extraction
+ * workers and the first batch's transaction. */
+static pm_status open_run(run *r, const char *config_json,
+                          const char *const *inputs, size_t n_inputs,
+                          pm__source *src, pm__pipeline **pipe, pm_error *err) {
+  const pm_train_opts *opts = r->opts;
+  pm_status rc = pm_store_open(opts->store_dir, opts->tenant,
+                               PM_STORE_WRITE | PM_STORE_CREATE, config_json,
+                               pm_config_hash(opts->cfg), &r->st, err);
+  unsigned threads = opts->threads ? opts->threads : cores();
+  if (rc == PM_OK)
+    rc = load_moments(r, err);
+  if (rc == PM_OK)
+    rc = pm__source_open(inputs, n_inputs, src, err);
+  if (rc == PM_OK) {
+    pm_train_summary *sum = r->sum;
+    sum->input_errors = src->n_errors;
+    for (size_t i = 0; i < src->n_errors && i < 4; i++)
+      add_example(sum->input_error_examples, &sum->n_input_error_examples,
+                  src->first_errors[i]);
+    rc = pm__pipeline_start(src, opts, threads, pipe, err);
+  }
+  if (rc == PM_OK)
+    rc = pm_store_begin(r->st, err);
+  return rc;
+}
+
+/* One mail from the workers, in input order: counted as rejected or
+ * duplicate, or trained (*trained tells). */
+static pm_status take_item(run *r, const pm__item *it, bool *trained,
+                           pm_error *err) {
+  pm_train_summary *sum = r->sum;
+  if (it->kind == PM__ITEM_NOMEM) {
+    /* the batch so far is rolled back; the next run redoes it */
+    return pm_error_set(err, PM_NOMEM, "out of memory reading %s",
+                        it->message ? it->message : "a mail");
+  }
+  if (it->kind == PM__ITEM_REJECT) {
+    sum->mails_rejected++;
+    sum->rejected[it->reason]++;
+    add_example(sum->examples, &sum->n_examples, it->message);
+    return PM_OK;
+  }
+  if (it->kind == PM__ITEM_SEEN) {
+    sum->mails_duplicate++;
+    return PM_OK;
+  }
+  bool seen = false;
+  pm_status rc = pm_store_seen(r->st, &it->fp, &seen, err);
+  if (rc != PM_OK)
+    return rc;
+  if (seen) {
+    sum->mails_duplicate++;
+    /* the same mail in other bytes: remember these bytes too */
+    return pm_store_mark_seen(r->st, &it->raw, 0, it->date, err);
+  }
+  rc = train_one(r, it, err);
+  if (rc == PM_OK) {
+    sum->mails_trained++;
+    *trained = true;
+  }
+  return rc;
+}
+
 pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
                    size_t n_inputs, pm_train_summary *sum, pm_error *err) {
   memset(sum, 0, sizeof *sum);
@@ -402,59 +466,21 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
     free(r.buckets);
     return pm_error_set(err, PM_NOMEM, "out of memory");
   }
-  rc = pm_store_open(opts->store_dir, opts->tenant,
-                     PM_STORE_WRITE | PM_STORE_CREATE, json,
-                     pm_config_hash(opts->cfg), &r.st, err);
-  free(json);
   pm__source src = {0};
   pm__pipeline *pipe = NULL;
-  unsigned threads = opts->threads ? opts->threads : cores();
-  if (rc == PM_OK)
-    rc = load_moments(&r, err);
-  if (rc == PM_OK)
-    rc = pm__source_open(inputs, n_inputs, &src, err);
-  if (rc == PM_OK) {
-    sum->input_errors = src.n_errors;
-    for (size_t i = 0; i < src.n_errors && i < 4; i++)
-      add_example(sum->input_error_examples, &sum->n_input_error_examples,
-                  src.first_errors[i]);
-    rc = pm__pipeline_start(&src, opts, threads, &pipe, err);
-  }
-  if (rc == PM_OK)
-    rc = pm_store_begin(r.st, err);
+  rc = open_run(&r, json, inputs, n_inputs, &src, &pipe, err);
+  free(json);
   size_t batch = opts->batch_mails ? opts->batch_mails : 10000;
   uint64_t in_batch = 0, bytes = 0;
   for (size_t i = 0; rc == PM_OK && i < src.n; i++) {
     pm__item *it = pm__pipeline_next(pipe, i);
     sum->mails_read++;
     bytes += it->bytes;
-    if (it->kind == PM__ITEM_NOMEM) {
-      /* the batch so far is rolled back below; the next run redoes it */
-      rc = pm_error_set(err, PM_NOMEM, "out of memory reading %s",
-                        it->message ? it->message : "a mail");
-    } else if (it->kind == PM__ITEM_REJECT) {
-      sum->mails_rejected++;
-      sum->rejected[it->reason]++;
-      add_example(sum->examples, &sum->n_examples, it->message);
-    } else if (it->kind == PM__ITEM_SEEN) {
-      sum->mails_duplicate++;
-    } else {
-      bool seen = false;
-      rc = pm_store_seen(r.st, &it->fp, &seen, err);
-      if (rc == PM_OK && seen) {
-        sum->mails_duplicate++;
-        /* the same mail in other bytes: remember these bytes too */
-        rc = pm_store_mark_seen(r.st, &it->raw, 0, it->date, err);
-      } else if (rc == PM_OK) {
-        rc = train_one(&r, it, err);
-        if (rc == PM_OK) {
-          sum->mails_trained++;
-          if (++in_batch >= batch) {
-            rc = commit_batch(&r, true, err);
-            in_batch = 0;
-          }
-        }
-      }
+    bool trained = false;
+    rc = take_item(&r, it, &trained, err);
+    if (rc == PM_OK && trained && ++in_batch >= batch) {
+      rc = commit_batch(&r, true, err);
+      in_batch = 0;
     }
     pm__pipeline_release(pipe, i);
     report(&r, &src, i + 1, bytes, false, false);
