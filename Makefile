@@ -128,7 +128,7 @@ check: deps
 	@$(MAKE) --no-print-directory $(filter asan,$(MAKECMDGOALS)) check-only
 
 # The same without deps: for a machine that has the packages already.
-check-only: check-layout $(PENMARK) $(TEST_BIN)
+check-only: check-layout check-size $(PENMARK) $(TEST_BIN)
 	@sh tests/run.sh "$(BUILD)" "$(PENMARK)"
 
 # Who may include what (README, Layout): fails naming the file and line.

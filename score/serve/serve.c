@@ -85,14 +85,9 @@ static pm_status check_opts(const pm_serve_opts *o, pm_error *err) {
   return PM_OK;
 }
 
-pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
-                         pm_error *err) {
-  pm_status rc = check_opts(opts, err);
-  if (rc != PM_OK)
-    return rc;
-  pm_serve *s = calloc(1, sizeof *s);
-  if (!s)
-    return pm_error_set(err, PM_NOMEM, "out of memory");
+/* The options, completed with the defaults, and copies of the paths
+ * (the caller's may go away); false when out of memory. */
+static bool take_opts(pm_serve *s, const pm_serve_opts *opts) {
   s->opts = *opts;
   s->listen_fd = -1;
   atomic_init(&s->stopping, false);
@@ -112,15 +107,53 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
   s->start_ms = pm__mono_us() / 1000;
   if (!(s->socket_path = strdup(opts->socket_path)) ||
       !(s->store_dir = strdup(opts->store_dir)) ||
-      (opts->config_path && !(s->config_path = strdup(opts->config_path)))) {
-    rc = pm_error_set(err, PM_NOMEM, "out of memory");
-    goto fail;
-  }
+      (opts->config_path && !(s->config_path = strdup(opts->config_path))))
+    return false;
   s->opts.socket_path = s->socket_path;
   s->opts.store_dir = s->store_dir;
   s->opts.config_path = s->config_path;
   s->opts.log = s->log.fn;
+  return true;
+}
 
+/* libmicrohttpd on the listening socket, with the worker pool. */
+static pm_status start_http(pm_serve *s, pm_error *err) {
+  /* ITC: needed by MHD_quiesce_daemon with a thread pool. poll, not
+   * epoll: with epoll, libmicrohttpd 0.9.75 does not notice a client that
+   * closes in the middle of a body until something else wakes the worker,
+   * so the request would hold its slot (and a stop) until the timeout. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                   MHD_USE_ERROR_LOG | MHD_USE_POLL;
+  s->mhd = MHD_start_daemon(
+      flags, 0, NULL, NULL, pm__serve_on_request, s,
+      /* First, or messages about the options before it go to stderr. */
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_LISTEN_SOCKET,
+      s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, s->threads,
+      MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections,
+      MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_s,
+      MHD_OPTION_NOTIFY_COMPLETED, pm__serve_on_completed, s,
+      MHD_OPTION_NOTIFY_CONNECTION, pm__serve_on_connection, s, MHD_OPTION_END);
+  if (!s->mhd)
+    return pm_error_set(err, PM_INTERNAL,
+                        "cannot start the HTTP server on %s (see the messages "
+                        "above)",
+                        s->socket_path);
+  s->listen_fd = -1; /* libmicrohttpd's now, handed back by quiesce */
+  return PM_OK;
+}
+
+pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
+                         pm_error *err) {
+  pm_status rc = check_opts(opts, err);
+  if (rc != PM_OK)
+    return rc;
+  pm_serve *s = calloc(1, sizeof *s);
+  if (!s)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  if (!take_opts(s, opts)) {
+    rc = pm_error_set(err, PM_NOMEM, "out of memory");
+    goto fail;
+  }
   pm_config *cfg = NULL;
   if (s->config_path &&
       (rc = pm_config_load(s->config_path, &cfg, err)) != PM_OK)
@@ -147,31 +180,9 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
       PM_OK)
     goto fail;
   s->sock_made = true;
-  if ((rc = pm__tenants_start(s->tenants, err)) != PM_OK)
+  if ((rc = pm__tenants_start(s->tenants, err)) != PM_OK ||
+      (rc = start_http(s, err)) != PM_OK)
     goto fail;
-  /* ITC: needed by MHD_quiesce_daemon with a thread pool. poll, not
-   * epoll: with epoll, libmicrohttpd 0.9.75 does not notice a client that
-   * closes in the middle of a body until something else wakes the worker,
-   * so the request would hold its slot (and a stop) until the timeout. */
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                   MHD_USE_ERROR_LOG | MHD_USE_POLL;
-  s->mhd = MHD_start_daemon(
-      flags, 0, NULL, NULL, pm__serve_on_request, s,
-      /* First, or messages about the options before it go to stderr. */
-      MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_LISTEN_SOCKET,
-      s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, s->threads,
-      MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections,
-      MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_s,
-      MHD_OPTION_NOTIFY_COMPLETED, pm__serve_on_completed, s,
-      MHD_OPTION_NOTIFY_CONNECTION, pm__serve_on_connection, s, MHD_OPTION_END);
-  if (!s->mhd) {
-    rc = pm_error_set(err, PM_INTERNAL,
-                      "cannot start the HTTP server on %s (see the messages "
-                      "above)",
-                      s->socket_path);
-    goto fail;
-  }
-  s->listen_fd = -1; /* libmicrohttpd's now, handed back by quiesce */
   pm__log_printf(&s->log, PM_LOG_INFO,
                  "penmark %s serving on %s (mode %04o): %u workers, max %u "
                  "connections, body limit %zu bytes (%zu in all), timeout %u "
