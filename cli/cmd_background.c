@@ -31,16 +31,11 @@ static void usage(FILE *out) {
 
 /* DIR/NAME.db -> DIR, NAME; false (with a message) when it is not one. */
 static bool split_out(const char *out, char **dir, char **name) {
-  const char *slash = strrchr(out, '/');
-  const char *base = slash ? slash + 1 : out;
-  size_t bl = strlen(base);
-  if (bl < 4 || strcmp(base + bl - 3, ".db") != 0) {
+  pm_status rc = pm_store_path_split(out, dir, name, NULL);
+  if (rc == PM_INVAL) {
     pm_cli_err("background: --out %s: expected a store file DIR/NAME.db", out);
     return false;
   }
-  *dir = slash ? strndup(out, (size_t)(slash - out) ? (size_t)(slash - out) : 1)
-               : strdup(".");
-  *name = strndup(base, bl - 3);
   pm_error err;
   if (*name && pm_tenant_check(*name, &err) != PM_OK) {
     pm_cli_err("background: --out %s: %s", out, pm_error_message(&err));

@@ -180,6 +180,18 @@ int pm_test_run(const char *cmd, char **out, char **err) {
   return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
 }
 
+int pm_test_runf(char **out, char **err, const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  char *cmd = NULL;
+  int n = vasprintf(&cmd, f, ap);
+  va_end(ap);
+  ck_assert_int_ge(n, 0);
+  int rc = pm_test_run(cmd, out, err);
+  free(cmd);
+  return rc;
+}
+
 int pm_test_run_suite(Suite *s) {
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -50,6 +50,10 @@ const char *pm_test_penmark(void);
  * 128 + signal when the command was killed by a signal. */
 int pm_test_run(const char *cmd, char **out, char **err);
 
+/* pm_test_run on a printf-formatted command line. */
+int pm_test_runf(char **out, char **err, const char *f, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Runs a suite with the given name and returns the number of failures; the
  * summary line is printed by Check. */
 int pm_test_run_suite(Suite *s);
