@@ -108,7 +108,11 @@ $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_SUPPORT) $(LIBA)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
 
 $(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(TEST_SUPPORT) $(LIBA) $(FLAGS_STAMP)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(filter %/serve_support.o,$^) $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
+
+# The daemon's suites, one per section, share tests/integration/serve_support.c.
+SERVE_SUITES := $(patsubst %,$(BUILD)/tests/integration/test_serve_%,results refusals load stop)
+$(SERVE_SUITES): $(BUILD)/tests/integration/serve_support.o
 
 $(TEST_SUPPORT): tests/support.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
