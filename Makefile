@@ -4,6 +4,7 @@
 #   make deps            install the Debian packages the build needs
 #   make check           Check suites per module, then the integration tests
 #   make check-layout    no module includes another module's private header
+#   make check-size      no function over 80 lines (tests/size_exceptions)
 #   make asan check      the same, built with AddressSanitizer + UBSan (build/asan)
 #   make valgrind        the Check suites under valgrind (no fork, no leaks allowed)
 #   make bench           throughput and latency numbers (printed, never asserted)
@@ -66,7 +67,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # features never depend on where the program was installed.
 EMBED_FILES := $(sort $(wildcard data/lexicon/*.txt)) data/schema.sql
 
-.PHONY: all deps check background check-only check-layout unit integration asan valgrind bench demo install clean format FORCE
+.PHONY: all deps check background check-only check-layout check-size unit integration asan valgrind bench demo install clean format FORCE
 all: $(PENMARK)
 
 # `make check` and `make demo` run deps first, then build in a second make:
@@ -108,7 +109,11 @@ $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_SUPPORT) $(LIBA)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
 
 $(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(TEST_SUPPORT) $(LIBA) $(FLAGS_STAMP)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(filter %/serve_support.o,$^) $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
+
+# The daemon's suites, one per section, share tests/integration/serve_support.c.
+SERVE_SUITES := $(patsubst %,$(BUILD)/tests/integration/test_serve_%,results refusals load stop)
+$(SERVE_SUITES): $(BUILD)/tests/integration/serve_support.o
 
 $(TEST_SUPPORT): tests/support.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -128,12 +133,16 @@ check: deps
 	@$(MAKE) --no-print-directory $(filter asan,$(MAKECMDGOALS)) check-only
 
 # The same without deps: for a machine that has the packages already.
-check-only: check-layout $(PENMARK) $(TEST_BIN)
+check-only: check-layout check-size $(PENMARK) $(TEST_BIN)
 	@sh tests/run.sh "$(BUILD)" "$(PENMARK)"
 
 # Who may include what (README, Layout): fails naming the file and line.
 check-layout:
 	@sh tests/check_layout.sh
+
+# Functions over 80 lines, but for the listed exceptions: names them.
+check-size:
+	@sh tests/check_size.sh
 
 unit: $(TEST_BIN)
 	@sh tests/run.sh "$(BUILD)" "$(PENMARK)" unit

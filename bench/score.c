@@ -67,6 +67,9 @@ static bool train(const pm_eval_corpus *c, const pm_config *cfg,
   o.label_by_dir = true;
   pm_error err;
   pm_error_clear(&err);
+  /* BLAS threads are the caller's: the cores, as `penmark train` sets */
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  openblas_set_num_threads(cores > 0 ? (int)cores : 1);
   pm_status rc = pm_train(&o, (const char *const *)inputs, n, sum, &err);
   if (rc != PM_OK)
     fprintf(stderr, "score: training failed: %s\n", pm_error_message(&err));

@@ -1,11 +1,13 @@
 /* Shared pieces of the penmark command (see cli/cli.h). */
 #include "cli/cli.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void pm_cli_err(const char *fmt, ...) {
   va_list ap;
@@ -76,6 +78,14 @@ bool pm_cli_parse_flag_rate(const char *opt, const char *arg, double *out) {
   }
   *out = v;
   return true;
+}
+
+void pm_cli_blas_threads(unsigned threads) {
+  if (threads == 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = n > 0 ? (unsigned)n : 1;
+  }
+  openblas_set_num_threads((int)threads);
 }
 
 const char *pm_cli_input_name(const char *path) {

@@ -52,6 +52,12 @@ typedef bool (*pm_cli_mail_fn)(const char *path, const char *name,
  * Returns how many inputs failed, fn's refusals included. */
 int pm_cli_each_mail(char *const *paths, int n, pm_cli_mail_fn fn, void *ctx);
 
+/* Sets OpenBLAS's thread count for the whole process (0: the cores). The
+ * library never changes it: the command decides, once, before the work.
+ * Batch commands (train, feedback, background, eval) give it their
+ * --threads; the daemon gives 1, its workers being the parallelism. */
+void pm_cli_blas_threads(unsigned threads);
+
 /* How messages name an input: "<stdin>" for "-", else the path. */
 const char *pm_cli_input_name(const char *path);
 

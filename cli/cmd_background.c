@@ -1,10 +1,10 @@
 /* penmark background: a store of other writers' style, for training. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "penmark/store.h"
 #include "penmark/train.h"
 
@@ -31,16 +31,11 @@ static void usage(FILE *out) {
 
 /* DIR/NAME.db -> DIR, NAME; false (with a message) when it is not one. */
 static bool split_out(const char *out, char **dir, char **name) {
-  const char *slash = strrchr(out, '/');
-  const char *base = slash ? slash + 1 : out;
-  size_t bl = strlen(base);
-  if (bl < 4 || strcmp(base + bl - 3, ".db") != 0) {
+  pm_status rc = pm_store_path_split(out, dir, name, NULL);
+  if (rc == PM_INVAL) {
     pm_cli_err("background: --out %s: expected a store file DIR/NAME.db", out);
     return false;
   }
-  *dir = slash ? strndup(out, (size_t)(slash - out) ? (size_t)(slash - out) : 1)
-               : strdup(".");
-  *name = strndup(base, bl - 3);
   pm_error err;
   if (*name && pm_tenant_check(*name, &err) != PM_OK) {
     pm_cli_err("background: --out %s: %s", out, pm_error_message(&err));
@@ -49,47 +44,38 @@ static bool split_out(const char *out, char **dir, char **name) {
   return *dir && *name;
 }
 
+typedef struct {
+  pm_train_opts *o;
+  const char *out;
+} own_args;
+
+static bool own_option(int c, const char *arg, void *ctx) {
+  own_args *a = ctx;
+  if (c == 'o')
+    a->out = arg;
+  else /* 'l' */
+    a->o->label_by_dir = true;
+  return true;
+}
+
 int pm_cmd_background(int argc, char **argv) {
-  static const struct option opts[] = {
+  static const struct option own[] = {
       {"out", required_argument, 0, 'o'},
-      {"config", required_argument, 0, 'c'},
       {"label-by-dir", no_argument, 0, 'l'},
-      {"threads", required_argument, 0, 'j'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
+  static const pm_cli_spec spec = {"--cj", 256, "o:l", own, own_option, usage};
   pm_train_opts o;
   pm_train_opts_default(&o);
   /* a background publishes no profiles of its own: nobody is ready */
   o.min_mails = UINT_MAX;
-  const char *out = NULL, *config_path = NULL;
-  long v;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:c:lj:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'o':
-      out = optarg;
-      break;
-    case 'c':
-      config_path = optarg;
-      break;
-    case 'l':
-      o.label_by_dir = true;
-      break;
-    case 'j':
-      if (!pm_cli_parse_count("--threads", optarg, 1, 256, &v))
-        return PM_EXIT_USAGE;
-      o.threads = (unsigned)v;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  own_args a = {&o, NULL};
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &a);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  const char *out = a.out;
+  o.threads = co.threads;
   if (!out || optind >= argc) {
     pm_cli_err("background: --out and at least one INPUT are needed");
     usage(stderr);
@@ -101,7 +87,7 @@ int pm_cmd_background(int argc, char **argv) {
     free(name);
     return PM_EXIT_USAGE;
   }
-  pm_config *cfg = pm_cli_config(config_path);
+  pm_config *cfg = pm_cli_config(co.config);
   int exit_code = PM_EXIT_FAIL;
   if (cfg) {
     o.cfg = cfg;
@@ -110,6 +96,7 @@ int pm_cmd_background(int argc, char **argv) {
     pm_train_summary sum;
     pm_error err;
     pm_error_clear(&err);
+    pm_cli_blas_threads(o.threads);
     pm_status rc = pm_train(&o, (const char *const *)argv + optind,
                             (size_t)(argc - optind), &sum, &err);
     for (size_t i = 0; i < sum.n_input_error_examples; i++)

@@ -1,12 +1,12 @@
 /* penmark eval: the evaluation protocol of EVAL.md on a labeled corpus. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "cli/tmp_guard.h"
 #include "penmark/eval.h"
 
@@ -59,67 +59,57 @@ typedef struct {
   const char *corpus;
 } args;
 
+static bool own_option(int c, const char *arg, void *ctx) {
+  args *a = ctx;
+  switch (c) {
+  case 't':
+    a->trials_out = arg;
+    return true;
+  case 'r':
+    a->report = arg;
+    return true;
+  case 'p':
+    a->plot = arg;
+    return true;
+  case 'L':
+    a->curve = true;
+    return true;
+  case 'A':
+    a->ablation = true;
+    return true;
+  case 'M':
+    a->mimicry = true;
+    return true;
+  case 'b':
+    a->background = arg;
+    return true;
+  default: /* 'T' */
+    return pm_cli_parse_count("--tenant-size", arg, 1, 1000000,
+                              &a->tenant_size);
+  }
+}
+
 /* 0 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, args *a) {
-  static const struct option opts[] = {
+  static const struct option own[] = {
       {"trials-out", required_argument, 0, 't'},
       {"report", required_argument, 0, 'r'},
       {"plot", required_argument, 0, 'p'},
-      {"config", required_argument, 0, 'c'},
-      {"threads", required_argument, 0, 'j'},
       {"learning-curve", no_argument, 0, 'L'},
       {"ablation", no_argument, 0, 'A'},
       {"mimicry", no_argument, 0, 'M'},
       {"background", required_argument, 0, 'b'},
       {"tenant-size", required_argument, 0, 'T'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
-  int o;
-  optind = 1;
-  while ((o = getopt_long(argc, argv, "t:r:p:c:j:h", opts, NULL)) != -1) {
-    switch (o) {
-    case 't':
-      a->trials_out = optarg;
-      break;
-    case 'r':
-      a->report = optarg;
-      break;
-    case 'p':
-      a->plot = optarg;
-      break;
-    case 'c':
-      a->config = optarg;
-      break;
-    case 'j':
-      if (!pm_cli_parse_count("--threads", optarg, 1, 1024, &a->threads))
-        return PM_EXIT_USAGE;
-      break;
-    case 'L':
-      a->curve = true;
-      break;
-    case 'A':
-      a->ablation = true;
-      break;
-    case 'M':
-      a->mimicry = true;
-      break;
-    case 'b':
-      a->background = optarg;
-      break;
-    case 'T':
-      if (!pm_cli_parse_count("--tenant-size", optarg, 1, 1000000,
-                              &a->tenant_size))
-        return PM_EXIT_USAGE;
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  static const pm_cli_spec spec = {
+      "--cj", 1024, "t:r:p:", own, own_option, usage};
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, a);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? -1 : PM_EXIT_USAGE;
+  a->config = co.config;
+  a->threads = co.threads;
   if (argc - optind != 1) {
     pm_cli_err(argc - optind ? "eval: one corpus directory expected"
                              : "eval: no corpus directory given");
@@ -320,6 +310,48 @@ static int outputs(const args *a, const pm_eval_corpus *c, const pm_eval_run *r,
   return rc;
 }
 
+/* The corpus, with its mimicry trials and small tenants when asked for;
+ * false after a message. */
+static bool open_corpus(const args *a, const pm_config *cfg,
+                        pm_eval_corpus **c) {
+  pm_error err;
+  pm_error_clear(&err);
+  if (pm_eval_corpus_open(a->corpus, c, &err) != PM_OK ||
+      (a->mimicry && pm_eval_corpus_add_mimicry(*c, cfg, &err) != PM_OK) ||
+      (a->tenant_size &&
+       pm_eval_corpus_set_tenants(*c, (size_t)a->tenant_size, &err) != PM_OK)) {
+    pm_cli_err("eval: %s", pm_error_message(&err));
+    return false;
+  }
+  return true;
+}
+
+/* The metrics over all trials and over short mail; false after a
+ * message. */
+static bool compute_groups(const pm_eval_corpus *c, const pm_eval_run *r,
+                           pm_eval_group *all, pm_eval_group *shrt) {
+  size_t nt;
+  const pm_eval_trial *t = pm_eval_corpus_trials(c, &nt);
+  const pm_eval_score *s = pm_eval_run_scores(r);
+  bool *is_short = calloc(nt ? nt : 1, sizeof *is_short);
+  if (!is_short) {
+    pm_cli_err("eval: out of memory");
+    return false;
+  }
+  /* Short: the mail's own text is under 200 characters. An unscorable mail
+   * has no known length and is left out. */
+  for (size_t i = 0; i < nt; i++)
+    is_short[i] = !s[i].unscorable && s[i].own_chars < PM_EVAL_SHORT_CHARS;
+  pm_error err;
+  pm_error_clear(&err);
+  bool ok = pm_eval_group_compute(t, s, nt, NULL, all, &err) == PM_OK &&
+            pm_eval_group_compute(t, s, nt, is_short, shrt, &err) == PM_OK;
+  free(is_short);
+  if (!ok)
+    pm_cli_err("eval: %s", pm_error_message(&err));
+  return ok;
+}
+
 int pm_cmd_eval(int argc, char **argv) {
   args a = {0};
   int rc = parse_args(argc, argv, &a);
@@ -338,19 +370,8 @@ int pm_cmd_eval(int argc, char **argv) {
   pm_cli_tmp_guard *guard = NULL;
   bool tty = isatty(STDERR_FILENO);
   rc = PM_EXIT_FAIL;
-  if (pm_eval_corpus_open(a.corpus, &c, &err) != PM_OK) {
-    pm_cli_err("eval: %s", pm_error_message(&err));
+  if (!open_corpus(&a, cfg, &c))
     goto out;
-  }
-  if (a.mimicry && pm_eval_corpus_add_mimicry(c, cfg, &err) != PM_OK) {
-    pm_cli_err("eval: %s", pm_error_message(&err));
-    goto out;
-  }
-  if (a.tenant_size &&
-      pm_eval_corpus_set_tenants(c, (size_t)a.tenant_size, &err) != PM_OK) {
-    pm_cli_err("eval: %s", pm_error_message(&err));
-    goto out;
-  }
   /* The temporary stores go inside a directory that an interruption
    * removes too. */
   guard = pm_cli_tmp_guard_new("eval");
@@ -364,6 +385,7 @@ int pm_cmd_eval(int argc, char **argv) {
   o.background = a.background;
   if (tty)
     o.progress = progress;
+  pm_cli_blas_threads(o.threads);
   pm_status st = pm_eval_run_new(c, &o, &r, &err);
   if (st == PM_OK && a.curve)
     st = pm_eval_learning_curve(c, &o, &curve, &n_curve, &err);
@@ -374,26 +396,9 @@ int pm_cmd_eval(int argc, char **argv) {
     pm_cli_err("eval: %s", pm_error_message(&err));
     goto out;
   }
-  size_t nt;
-  const pm_eval_trial *t = pm_eval_corpus_trials(c, &nt);
-  const pm_eval_score *s = pm_eval_run_scores(r);
-  bool *is_short = calloc(nt ? nt : 1, sizeof *is_short);
-  if (!is_short) {
-    pm_cli_err("eval: out of memory");
-    goto out;
-  }
-  /* Short: the mail's own text is under 200 characters. An unscorable mail
-   * has no known length and is left out. */
-  for (size_t i = 0; i < nt; i++)
-    is_short[i] = !s[i].unscorable && s[i].own_chars < PM_EVAL_SHORT_CHARS;
   pm_eval_group all, shrt;
-  if (pm_eval_group_compute(t, s, nt, NULL, &all, &err) != PM_OK ||
-      pm_eval_group_compute(t, s, nt, is_short, &shrt, &err) != PM_OK) {
-    free(is_short);
-    pm_cli_err("eval: %s", pm_error_message(&err));
+  if (!compute_groups(c, r, &all, &shrt))
     goto out;
-  }
-  free(is_short);
   summary(c, r, &all, &shrt);
   if (curve)
     curve_table(curve, n_curve);

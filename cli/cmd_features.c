@@ -1,9 +1,9 @@
 /* penmark features: the style features of mail, one JSON object per mail. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "common/buf.h"
 #include "penmark/features.h"
 #include "penmark/mail.h"
@@ -92,39 +92,30 @@ static bool print_one(const char *path, const char *name, const pm_mail *m,
   return true;
 }
 
+static bool own_option(int c, const char *arg, void *ctx) {
+  (void)c; /* 't' */
+  (void)arg;
+  *(bool *)ctx = true;
+  return true;
+}
+
 int pm_cmd_features(int argc, char **argv) {
-  static const struct option opts[] = {
+  static const struct option own[] = {
       {"show-text", no_argument, 0, 't'},
-      {"config", required_argument, 0, 'c'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
+  static const pm_cli_spec spec = {"--c-", 0, "t", own, own_option, usage};
   bool show_text = false;
-  const char *config_path = NULL;
-  int o;
-  optind = 1;
-  while ((o = getopt_long(argc, argv, "tc:h", opts, NULL)) != -1) {
-    switch (o) {
-    case 't':
-      show_text = true;
-      break;
-    case 'c':
-      config_path = optarg;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &show_text);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
   if (optind >= argc) {
     pm_cli_err("features: no mail given");
     usage(stderr);
     return PM_EXIT_USAGE;
   }
-  pm_config *cfg = pm_cli_config(config_path);
+  pm_config *cfg = pm_cli_config(co.config);
   if (!cfg)
     return PM_EXIT_FAIL;
   pm_error err;

@@ -1,11 +1,11 @@
 /* penmark feedback: what the mail admin learned about scored mail, fed back
  * into the tenant's store. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "penmark/store.h"
 #include "penmark/train.h"
 
@@ -100,78 +100,65 @@ static void print_json(const pm_train_summary *s, const char *tenant,
   pm_cli_print_json(stdout, o);
 }
 
+typedef struct {
+  pm_train_opts *o;
+  bool json;
+  int genuine, impostor;
+} own_args;
+
+static bool own_option(int c, const char *arg, void *ctx) {
+  own_args *a = ctx;
+  long v;
+  switch (c) {
+  case 'm':
+    if (!pm_cli_parse_count("--min-mails", arg, 1, 1000000, &v))
+      return false;
+    a->o->min_mails = (unsigned)v;
+    return true;
+  case 'J':
+    a->json = true;
+    return true;
+  case 'G':
+    a->genuine = 1;
+    return true;
+  default: /* 'I' */
+    a->impostor = 1;
+    return true;
+  }
+}
+
 int pm_cmd_feedback(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"tenant", required_argument, 0, 't'},
-      {"store", required_argument, 0, 's'},
-      {"config", required_argument, 0, 'c'},
+  static const struct option own[] = {
       {"min-mails", required_argument, 0, 'm'},
-      {"threads", required_argument, 0, 'j'},
       {"json", no_argument, 0, 'J'},
       {"genuine", no_argument, 0, 'G'},
       {"impostor", no_argument, 0, 'I'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
+  static const pm_cli_spec spec = {"tscj", 256, "m:J", own, own_option, usage};
   pm_train_opts o;
   pm_train_opts_default(&o);
   o.min_mails = 0;
-  const char *config_path = NULL;
-  bool json = false;
-  int genuine = 0, impostor = 0;
-  long v;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "t:s:c:m:j:Jh", opts, NULL)) != -1) {
-    switch (c) {
-    case 't':
-      o.tenant = optarg;
-      break;
-    case 's':
-      o.store_dir = optarg;
-      break;
-    case 'c':
-      config_path = optarg;
-      break;
-    case 'm':
-      if (!pm_cli_parse_count("--min-mails", optarg, 1, 1000000, &v))
-        return PM_EXIT_USAGE;
-      o.min_mails = (unsigned)v;
-      break;
-    case 'j':
-      if (!pm_cli_parse_count("--threads", optarg, 1, 256, &v))
-        return PM_EXIT_USAGE;
-      o.threads = (unsigned)v;
-      break;
-    case 'J':
-      json = true;
-      break;
-    case 'G':
-      genuine = 1;
-      break;
-    case 'I':
-      impostor = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
-  if (!o.tenant || !o.store_dir || optind >= argc || genuine + impostor != 1) {
+  own_args a = {&o, false, 0, 0};
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &a);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  o.tenant = co.tenant;
+  o.store_dir = co.store;
+  o.threads = co.threads;
+  bool json = a.json, impostor = a.impostor;
+  if (!o.tenant || !o.store_dir || optind >= argc ||
+      a.genuine + a.impostor != 1) {
     pm_cli_err("feedback: --tenant, --store, one of --genuine or --impostor "
                "and at least one MAIL are needed");
     usage(stderr);
     return PM_EXIT_USAGE;
   }
+  if (!pm_cli_tenant_ok(o.tenant))
+    return PM_EXIT_USAGE;
   pm_error err;
   pm_error_clear(&err);
-  if (pm_tenant_check(o.tenant, &err) != PM_OK) {
-    pm_cli_err("%s", pm_error_message(&err));
-    return PM_EXIT_USAGE;
-  }
   /* feedback is about mail that was scored: a store that does not exist
    * is a mistake in the command line, never a new tenant */
   char *path = pm_store_path(o.store_dir, o.tenant);
@@ -186,13 +173,14 @@ int pm_cmd_feedback(int argc, char **argv) {
     o.min_mails = store_min_mails(o.store_dir, o.tenant);
   if (o.min_mails == 0)
     o.min_mails = 20;
-  pm_config *cfg = pm_cli_config(config_path);
+  pm_config *cfg = pm_cli_config(co.config);
   if (!cfg)
     return PM_EXIT_FAIL;
   o.cfg = cfg;
   pm_train_summary sum;
   const char *const *inputs = (const char *const *)argv + optind;
   size_t n = (size_t)(argc - optind);
+  pm_cli_blas_threads(o.threads);
   pm_status rc = impostor ? pm_train_impostor(&o, inputs, n, &sum, &err)
                           : pm_train(&o, inputs, n, &sum, &err);
   for (size_t i = 0; i < sum.n_input_error_examples; i++)

@@ -1,10 +1,10 @@
 /* penmark inspect: a tenant store, its senders, and a sender's habits. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "penmark/score.h"
 #include "penmark/store.h"
 
@@ -76,47 +76,66 @@ static cJSON *store_json(pm_store *st, const pm_profiles *prof) {
   return o;
 }
 
+/* The one sender asked for, with their strongest habits, into arr; false
+ * after a message when there is no such sender or the habits cannot be
+ * read. */
+static bool add_habits(pm_store *st, const char *sender,
+                       const pm_store_sender *found, cJSON *arr) {
+  pm_habit habits[12];
+  size_t nh = 0;
+  pm_error err;
+  pm_error_clear(&err);
+  if (!found || pm_sender_habits(st, sender, habits, 12, &nh, &err) != PM_OK) {
+    if (found)
+      pm_cli_err("inspect: %s", pm_error_message(&err));
+    else
+      pm_cli_err("inspect: no sender %s in store %s", sender,
+                 pm_store_file(st));
+    return false;
+  }
+  cJSON *so = sender_json(found);
+  cJSON_AddItemToArray(arr, so);
+  cJSON *ha = cJSON_AddArrayToObject(so, "habits");
+  for (size_t i = 0; ha && i < nh; i++) {
+    cJSON *h = cJSON_CreateObject();
+    if (!h)
+      break;
+    cJSON_AddStringToObject(h, "feature", habits[i].feature);
+    cJSON_AddStringToObject(h, "text", habits[i].text);
+    pm_cli_add_number(h, "value", habits[i].value);
+    pm_cli_add_number(h, "tenant", habits[i].tenant);
+    cJSON_AddItemToArray(ha, h);
+  }
+  return true;
+}
+
+static bool own_option(int c, const char *arg, void *ctx) {
+  (void)c; /* 'S' */
+  *(const char **)ctx = arg;
+  return true;
+}
+
 int pm_cmd_inspect(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"tenant", required_argument, 0, 't'},
-      {"store", required_argument, 0, 's'},
+  static const struct option own[] = {
       {"sender", required_argument, 0, 'S'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
-  const char *tenant = NULL, *dir = NULL, *sender = NULL;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "t:s:S:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 't':
-      tenant = optarg;
-      break;
-    case 's':
-      dir = optarg;
-      break;
-    case 'S':
-      sender = optarg;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  static const pm_cli_spec spec = {"ts--", 0, "S:", own, own_option, usage};
+  const char *sender = NULL;
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &sender);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  const char *tenant = co.tenant, *dir = co.store;
   if (!tenant || !dir || optind < argc) {
     pm_cli_err("inspect: --tenant and --store are needed");
     usage(stderr);
     return PM_EXIT_USAGE;
   }
+  if (!pm_cli_tenant_ok(tenant))
+    return PM_EXIT_USAGE;
   pm_error err;
   pm_error_clear(&err);
-  if (pm_tenant_check(tenant, &err) != PM_OK) {
-    pm_cli_err("%s", pm_error_message(&err));
-    return PM_EXIT_USAGE;
-  }
   pm_store *st = NULL;
   pm_profiles *prof = NULL;
   pm_store_sender *list = NULL;
@@ -147,32 +166,9 @@ int pm_cmd_inspect(int argc, char **argv) {
   }
   cJSON_AddNumberToObject(o, "senders_total", (double)n);
   cJSON_AddNumberToObject(o, "senders_ready", (double)ready);
-  if (sender) {
-    pm_habit habits[12];
-    size_t nh = 0;
-    if (!found ||
-        pm_sender_habits(st, sender, habits, 12, &nh, &err) != PM_OK) {
-      if (found)
-        pm_cli_err("inspect: %s", pm_error_message(&err));
-      else
-        pm_cli_err("inspect: no sender %s in store %s", sender,
-                   pm_store_file(st));
-      cJSON_Delete(o);
-      goto out;
-    }
-    cJSON *so = sender_json(found);
-    cJSON_AddItemToArray(arr, so);
-    cJSON *ha = cJSON_AddArrayToObject(so, "habits");
-    for (size_t i = 0; ha && i < nh; i++) {
-      cJSON *h = cJSON_CreateObject();
-      if (!h)
-        break;
-      cJSON_AddStringToObject(h, "feature", habits[i].feature);
-      cJSON_AddStringToObject(h, "text", habits[i].text);
-      pm_cli_add_number(h, "value", habits[i].value);
-      pm_cli_add_number(h, "tenant", habits[i].tenant);
-      cJSON_AddItemToArray(ha, h);
-    }
+  if (sender && !add_habits(st, sender, found, arr)) {
+    cJSON_Delete(o);
+    goto out;
   }
   char *s = cJSON_Print(o);
   cJSON_Delete(o);

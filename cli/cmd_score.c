@@ -1,9 +1,9 @@
 /* penmark score: score mail against the claimed sender's profile. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "cli/score_remote.h"
 #include "common/buf.h"
 #include "penmark/score.h"
@@ -78,89 +78,77 @@ static bool score_one(const char *path, const char *name, const pm_mail *m,
   return true;
 }
 
+typedef struct {
+  const char *sender, *socket_path;
+  bool label_by_dir;
+  double flag_rate;
+} own_args;
+
+static bool own_option(int c, const char *arg, void *ctx) {
+  own_args *a = ctx;
+  switch (c) {
+  case 'S':
+    a->sender = arg;
+    return true;
+  case 'l':
+    a->label_by_dir = true;
+    return true;
+  case 'u':
+    a->socket_path = arg;
+    return true;
+  default: /* 'F' */
+    return pm_cli_parse_flag_rate("score: --flag-rate", arg, &a->flag_rate);
+  }
+}
+
 int pm_cmd_score(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"tenant", required_argument, 0, 't'},
-      {"store", required_argument, 0, 's'},
+  static const struct option own[] = {
       {"sender", required_argument, 0, 'S'},
       {"label-by-dir", no_argument, 0, 'l'},
-      {"config", required_argument, 0, 'c'},
       {"socket", required_argument, 0, 'u'},
       {"flag-rate", required_argument, 0, 'F'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
-  const char *tenant = NULL, *store_dir = NULL, *sender = NULL;
-  const char *config_path = NULL, *socket_path = NULL;
-  bool label_by_dir = false;
-  double flag_rate = PM_DEFAULT_FLAG_RATE;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "t:s:S:lc:u:F:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 't':
-      tenant = optarg;
-      break;
-    case 's':
-      store_dir = optarg;
-      break;
-    case 'S':
-      sender = optarg;
-      break;
-    case 'l':
-      label_by_dir = true;
-      break;
-    case 'c':
-      config_path = optarg;
-      break;
-    case 'u':
-      socket_path = optarg;
-      break;
-    case 'F':
-      if (!pm_cli_parse_flag_rate("score: --flag-rate", optarg, &flag_rate))
-        return PM_EXIT_USAGE;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  static const pm_cli_spec spec = {
+      "tsc-", 0, "S:lu:F:", own, own_option, usage};
+  own_args a = {NULL, NULL, false, PM_DEFAULT_FLAG_RATE};
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &a);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  const char *tenant = co.tenant, *store_dir = co.store;
+  const char *sender = a.sender, *socket_path = a.socket_path;
   if (!tenant || (!store_dir && !socket_path) || optind >= argc) {
     pm_cli_err("score: --tenant, --store (or --socket) and at least one "
                "MAIL are needed");
     usage(stderr);
     return PM_EXIT_USAGE;
   }
-  pm_error err;
-  pm_error_clear(&err);
-  if (pm_tenant_check(tenant, &err) != PM_OK) {
-    pm_cli_err("%s", pm_error_message(&err));
+  if (!pm_cli_tenant_ok(tenant))
     return PM_EXIT_USAGE;
-  }
   if (socket_path)
     return pm_cli_score_remote(socket_path, tenant, sender, argv + optind,
                                argc - optind);
   pm_config *cfg = NULL;
-  if (config_path && !(cfg = pm_cli_config(config_path)))
+  if (co.config && !(cfg = pm_cli_config(co.config)))
     return PM_EXIT_FAIL;
   pm_store *st = NULL;
   pm_profiles *prof = NULL;
   pm_scorer *sc = NULL;
   int exit_code = PM_EXIT_FAIL;
+  pm_error err;
+  pm_error_clear(&err);
   if (pm_store_open(store_dir, tenant, PM_STORE_READ, NULL, 0, &st, &err) !=
           PM_OK ||
       pm_profiles_load(st, cfg, &prof, &err) != PM_OK ||
       pm_scorer_new(pm_profiles_config(prof), &sc, &err) != PM_OK ||
-      pm_scorer_set_flag_rate(sc, flag_rate, &err) != PM_OK) {
+      pm_scorer_set_flag_rate(sc, a.flag_rate, &err) != PM_OK) {
     pm_cli_err("score: %s", pm_error_message(&err));
     goto out;
   }
   pm_store_close(st);
   st = NULL;
-  job jb = {sc, prof, sender, label_by_dir};
+  job jb = {sc, prof, sender, a.label_by_dir};
   int failed = pm_cli_each_mail(argv + optind, argc - optind, score_one, &jb);
   exit_code = failed ? PM_EXIT_FAIL : PM_EXIT_OK;
 out:

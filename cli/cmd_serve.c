@@ -1,11 +1,11 @@
 /* penmark serve: the scoring daemon (HTTP/1.1 over a unix socket). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "penmark/serve.h"
 
 static void usage(FILE *out) {
@@ -101,12 +101,45 @@ static bool parse_mode(const char *arg, unsigned *out) {
   return true;
 }
 
+static bool own_option(int c, const char *arg, void *ctx) {
+  pm_serve_opts *o = ctx;
+  long v;
+  switch (c) {
+  case 's':
+    o->socket_path = arg;
+    return true;
+  case 'b':
+    if (!pm_cli_parse_count("--max-bytes", arg, 1, 1L << 40, &v))
+      return false;
+    o->max_bytes = (size_t)v;
+    return true;
+  case 'm':
+    return parse_mode(arg, &o->socket_mode);
+  case 'n':
+    if (!pm_cli_parse_count("--max-connections", arg, 1, 1000000, &v))
+      return false;
+    o->max_connections = (unsigned)v;
+    return true;
+  case 'M':
+    if (!pm_cli_parse_count("--max-buffered-bytes", arg, 1, 1L << 40, &v))
+      return false;
+    o->max_buffered = (size_t)v;
+    return true;
+  case 'R':
+    return parse_bytes("--max-memory", arg, &o->max_memory);
+  case 'F':
+    return pm_cli_parse_flag_rate("serve: --flag-rate", arg, &o->flag_rate);
+  default: /* 'T' */
+    if (!pm_cli_parse_count("--timeout", arg, 1, 86400, &v))
+      return false;
+    o->timeout_s = (unsigned)v;
+    return true;
+  }
+}
+
 int pm_cmd_serve(int argc, char **argv) {
-  static const struct option opts[] = {
+  static const struct option own[] = {
       {"socket", required_argument, 0, 's'},
-      {"store", required_argument, 0, 'd'},
-      {"config", required_argument, 0, 'c'},
-      {"threads", required_argument, 0, 't'},
       {"max-bytes", required_argument, 0, 'b'},
       {"socket-mode", required_argument, 0, 'm'},
       {"max-connections", required_argument, 0, 'n'},
@@ -114,71 +147,20 @@ int pm_cmd_serve(int argc, char **argv) {
       {"timeout", required_argument, 0, 'T'},
       {"max-memory", required_argument, 0, 'R'},
       {"flag-rate", required_argument, 0, 'F'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
+  /* the daemon's own short letters: -s is the socket, -d the store */
+  static const pm_cli_spec spec = {
+      "-dct", 1024, "s:b:m:n:M:T:", own, own_option, usage};
   pm_serve_opts o;
   pm_serve_opts_default(&o);
-  long v;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "s:d:c:t:b:m:n:M:T:h", opts, NULL)) !=
-         -1) {
-    switch (c) {
-    case 's':
-      o.socket_path = optarg;
-      break;
-    case 'd':
-      o.store_dir = optarg;
-      break;
-    case 'c':
-      o.config_path = optarg;
-      break;
-    case 't':
-      if (!pm_cli_parse_count("--threads", optarg, 1, 1024, &v))
-        return PM_EXIT_USAGE;
-      o.threads = (unsigned)v;
-      break;
-    case 'b':
-      if (!pm_cli_parse_count("--max-bytes", optarg, 1, 1L << 40, &v))
-        return PM_EXIT_USAGE;
-      o.max_bytes = (size_t)v;
-      break;
-    case 'm':
-      if (!parse_mode(optarg, &o.socket_mode))
-        return PM_EXIT_USAGE;
-      break;
-    case 'n':
-      if (!pm_cli_parse_count("--max-connections", optarg, 1, 1000000, &v))
-        return PM_EXIT_USAGE;
-      o.max_connections = (unsigned)v;
-      break;
-    case 'M':
-      if (!pm_cli_parse_count("--max-buffered-bytes", optarg, 1, 1L << 40, &v))
-        return PM_EXIT_USAGE;
-      o.max_buffered = (size_t)v;
-      break;
-    case 'R':
-      if (!parse_bytes("--max-memory", optarg, &o.max_memory))
-        return PM_EXIT_USAGE;
-      break;
-    case 'F':
-      if (!pm_cli_parse_flag_rate("serve: --flag-rate", optarg, &o.flag_rate))
-        return PM_EXIT_USAGE;
-      break;
-    case 'T':
-      if (!pm_cli_parse_count("--timeout", optarg, 1, 86400, &v))
-        return PM_EXIT_USAGE;
-      o.timeout_s = (unsigned)v;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &o);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  o.store_dir = co.store;
+  o.config_path = co.config;
+  o.threads = co.threads;
   if (optind < argc) {
     pm_cli_err("serve: unexpected argument '%s'", argv[optind]);
     usage(stderr);
@@ -189,6 +171,9 @@ int pm_cmd_serve(int argc, char **argv) {
     usage(stderr);
     return PM_EXIT_USAGE;
   }
+  /* The workers are the parallelism: a BLAS call that fanned out over
+   * OpenBLAS's own threads would fight them for the cores. */
+  pm_cli_blas_threads(1);
   pm_error err;
   pm_error_clear(&err);
   if (pm_serve_run(&o, &err) != PM_OK) {

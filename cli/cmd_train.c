@@ -1,10 +1,10 @@
 /* penmark train: the nightly job of a tenant. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "penmark/store.h"
 #include "penmark/train.h"
 
@@ -102,89 +102,76 @@ static void print_json(const pm_train_summary *s, const char *tenant) {
   pm_cli_print_json(stdout, o);
 }
 
+typedef struct {
+  pm_train_opts *o;
+  bool json;
+} own_args;
+
+static bool own_option(int c, const char *arg, void *ctx) {
+  own_args *a = ctx;
+  long v;
+  switch (c) {
+  case 'l':
+    a->o->label_by_dir = true;
+    return true;
+  case 'm':
+    if (!pm_cli_parse_count("--min-mails", arg, 1, 1000000, &v))
+      return false;
+    a->o->min_mails = (unsigned)v;
+    return true;
+  case 'J':
+    a->json = true;
+    return true;
+  case 'b':
+    a->o->background = arg;
+    return true;
+  default: /* 'B' */
+    if (!pm_cli_parse_count("--batch-mails", arg, 1, 100000000, &v))
+      return false;
+    a->o->batch_mails = (size_t)v;
+    return true;
+  }
+}
+
 int pm_cmd_train(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"tenant", required_argument, 0, 't'},
-      {"store", required_argument, 0, 's'},
-      {"config", required_argument, 0, 'c'},
+  static const struct option own[] = {
       {"label-by-dir", no_argument, 0, 'l'},
       {"min-mails", required_argument, 0, 'm'},
-      {"threads", required_argument, 0, 'j'},
       {"json", no_argument, 0, 'J'},
       {"background", required_argument, 0, 'b'},
       /* hidden: mails per transaction, for the crash-safety tests */
       {"batch-mails", required_argument, 0, 'B'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
+  static const pm_cli_spec spec = {"tscj", 256, "lm:J", own, own_option, usage};
   pm_train_opts o;
   pm_train_opts_default(&o);
-  const char *config_path = NULL;
-  bool json = false;
-  long v;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "t:s:c:lm:j:Jh", opts, NULL)) != -1) {
-    switch (c) {
-    case 't':
-      o.tenant = optarg;
-      break;
-    case 's':
-      o.store_dir = optarg;
-      break;
-    case 'c':
-      config_path = optarg;
-      break;
-    case 'l':
-      o.label_by_dir = true;
-      break;
-    case 'm':
-      if (!pm_cli_parse_count("--min-mails", optarg, 1, 1000000, &v))
-        return PM_EXIT_USAGE;
-      o.min_mails = (unsigned)v;
-      break;
-    case 'j':
-      if (!pm_cli_parse_count("--threads", optarg, 1, 256, &v))
-        return PM_EXIT_USAGE;
-      o.threads = (unsigned)v;
-      break;
-    case 'J':
-      json = true;
-      break;
-    case 'b':
-      o.background = optarg;
-      break;
-    case 'B':
-      if (!pm_cli_parse_count("--batch-mails", optarg, 1, 100000000, &v))
-        return PM_EXIT_USAGE;
-      o.batch_mails = (size_t)v;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  own_args a = {&o, false};
+  pm_cli_common co;
+  pm_cli_parsed p = pm_cli_parse(&spec, argc, argv, &co, &a);
+  if (p != PM_CLI_GO)
+    return p == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  o.tenant = co.tenant;
+  o.store_dir = co.store;
+  o.threads = co.threads;
+  bool json = a.json;
   if (!o.tenant || !o.store_dir || optind >= argc) {
     pm_cli_err("train: --tenant, --store and at least one INPUT are needed");
     usage(stderr);
     return PM_EXIT_USAGE;
   }
+  if (!pm_cli_tenant_ok(o.tenant))
+    return PM_EXIT_USAGE;
   pm_error err;
   pm_error_clear(&err);
-  if (pm_tenant_check(o.tenant, &err) != PM_OK) {
-    pm_cli_err("%s", pm_error_message(&err));
-    return PM_EXIT_USAGE;
-  }
-  pm_config *cfg = pm_cli_config(config_path);
+  pm_config *cfg = pm_cli_config(co.config);
   if (!cfg)
     return PM_EXIT_FAIL;
   o.cfg = cfg;
   if (isatty(STDERR_FILENO))
     o.progress = progress;
   pm_train_summary sum;
+  pm_cli_blas_threads(o.threads);
   pm_status rc = pm_train(&o, (const char *const *)argv + optind,
                           (size_t)(argc - optind), &sum, &err);
   if (o.progress)

@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "common/tmpdir.h"
 #include "penmark/store.h"
 
@@ -359,68 +359,94 @@ static int summarize(const opts *o, const char *dir) {
   return bad ? PM_EXIT_FAIL : rc;
 }
 
+/* Trains the tenant of each line of the file in turn (only line o->line
+ * when given), adding each one's result to tenants. Returns the number of
+ * tenant lines (blank lines and comments are none). */
+static long train_lines(const opts *o, FILE *f, const char *scratch,
+                        cJSON *tenants) {
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  long k = 0;
+  while ((len = getline(&line, &cap, f)) >= 0) {
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
+    const char *p = line;
+    while (*p == ' ')
+      p++;
+    if (!*p || *p == '#')
+      continue;
+    k++;
+    if (o->line && k != o->line)
+      continue;
+    cJSON *t = one_tenant(o, scratch, line, k);
+    if (!o->json) {
+      const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "status");
+      const cJSON *e = cJSON_GetObjectItemCaseSensitive(t, "error");
+      if (cJSON_IsString(e))
+        pm_cli_err("tenant %s: %s: %s",
+                   cJSON_GetObjectItemCaseSensitive(t, "tenant")->valuestring,
+                   st->valuestring, e->valuestring);
+    }
+    cJSON_AddItemToArray(tenants, t);
+  }
+  free(line);
+  return k;
+}
+
+typedef struct {
+  opts *o;
+  const char *merge;
+} own_args;
+
+static bool own_option(int c, const char *arg, void *ctx) {
+  own_args *a = ctx;
+  switch (c) {
+  case 'S':
+    a->o->scratch_parent = arg;
+    return true;
+  case 'L':
+    return pm_cli_parse_count("--line", arg, 1, 100000000, &a->o->line);
+  case 'o':
+    a->o->summary_path = arg;
+    return true;
+  case 'M':
+    a->merge = arg;
+    return true;
+  case 'J':
+    a->o->json = true;
+    return true;
+  case 'm':
+    return pm_cli_parse_count("--min-mails", arg, 1, 1000000, &a->o->min_mails);
+  default: /* 'l' */
+    a->o->label_by_dir = true;
+    return true;
+  }
+}
+
 int pm_cmd_train_all(int argc, char **argv) {
-  static const struct option lo[] = {
-      {"store", required_argument, 0, 's'},
+  static const struct option own[] = {
       {"scratch", required_argument, 0, 'S'},
-      {"threads", required_argument, 0, 'j'},
       {"line", required_argument, 0, 'L'},
       {"summary", required_argument, 0, 'o'},
       {"summarize", required_argument, 0, 'M'},
       {"json", no_argument, 0, 'J'},
-      {"config", required_argument, 0, 'c'},
       {"min-mails", required_argument, 0, 'm'},
       {"label-by-dir", no_argument, 0, 'l'},
-      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
+  /* long options only */
+  static const pm_cli_spec spec = {"-+++", 256, "", own, own_option, usage};
   opts o = {0};
-  const char *merge = NULL;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    switch (c) {
-    case 's':
-      o.store = optarg;
-      break;
-    case 'S':
-      o.scratch_parent = optarg;
-      break;
-    case 'j':
-      if (!pm_cli_parse_count("--threads", optarg, 1, 256, &o.threads))
-        return PM_EXIT_USAGE;
-      break;
-    case 'L':
-      if (!pm_cli_parse_count("--line", optarg, 1, 100000000, &o.line))
-        return PM_EXIT_USAGE;
-      break;
-    case 'o':
-      o.summary_path = optarg;
-      break;
-    case 'M':
-      merge = optarg;
-      break;
-    case 'J':
-      o.json = true;
-      break;
-    case 'c':
-      o.config = optarg;
-      break;
-    case 'm':
-      if (!pm_cli_parse_count("--min-mails", optarg, 1, 1000000, &o.min_mails))
-        return PM_EXIT_USAGE;
-      break;
-    case 'l':
-      o.label_by_dir = true;
-      break;
-    case 'h':
-      usage(stdout);
-      return PM_EXIT_OK;
-    default:
-      usage(stderr);
-      return PM_EXIT_USAGE;
-    }
-  }
+  own_args a = {&o, NULL};
+  pm_cli_common co;
+  pm_cli_parsed parsed = pm_cli_parse(&spec, argc, argv, &co, &a);
+  if (parsed != PM_CLI_GO)
+    return parsed == PM_CLI_HELP ? PM_EXIT_OK : PM_EXIT_USAGE;
+  o.store = co.store;
+  o.config = co.config;
+  o.threads = co.threads;
+  const char *merge = a.merge;
   if (merge)
     return summarize(&o, merge);
   if (!o.store || optind != argc - 1) {
@@ -444,33 +470,7 @@ int pm_cmd_train_all(int argc, char **argv) {
   }
   double t0 = now_s();
   cJSON *tenants = cJSON_CreateArray();
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  long k = 0;
-  while ((len = getline(&line, &cap, f)) >= 0) {
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-      line[--len] = '\0';
-    const char *p = line;
-    while (*p == ' ')
-      p++;
-    if (!*p || *p == '#')
-      continue;
-    k++;
-    if (o.line && k != o.line)
-      continue;
-    cJSON *t = one_tenant(&o, scratch, line, k);
-    if (!o.json) {
-      const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "status");
-      const cJSON *e = cJSON_GetObjectItemCaseSensitive(t, "error");
-      if (cJSON_IsString(e))
-        pm_cli_err("tenant %s: %s: %s",
-                   cJSON_GetObjectItemCaseSensitive(t, "tenant")->valuestring,
-                   st->valuestring, e->valuestring);
-    }
-    cJSON_AddItemToArray(tenants, t);
-  }
-  free(line);
+  long k = train_lines(&o, f, scratch, tenants);
   fclose(f);
   pm__rmtree(scratch);
   free(scratch);

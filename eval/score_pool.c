@@ -239,6 +239,34 @@ static void watch(pool *p, unsigned threads, double t0) {
   }
 }
 
+/* Totals over the workers, and the first problems, in protocol order
+ * (taken over by the run). */
+static void totals(pool *p, const worker *ws, unsigned started) {
+  pm_eval_run *run = p->run;
+  pm_eval_run_info *in = &run->info;
+  double busy = 0, scoring = 0;
+  size_t trials = 0;
+  for (unsigned i = 0; i < started; i++) {
+    busy += ws[i].busy_s;
+    scoring += ws[i].score_s;
+    trials += ws[i].trials;
+  }
+  in->test_mails = p->n_units;
+  in->us_per_mail = p->n_units ? busy * 1e6 / (double)p->n_units : 0.0;
+  in->us_per_trial = trials ? scoring * 1e6 / (double)trials : 0.0;
+  for (size_t u = 0; u < p->n_units; u++) {
+    if (!run->scores[p->units[u].first].unscorable)
+      continue;
+    in->unscorable_mails++;
+    in->unscorable_trials += p->units[u].n;
+    if (in->n_examples < PM_EVAL_EXAMPLES && p->problems[u]) {
+      run->examples[in->n_examples] = p->problems[u];
+      in->examples[in->n_examples++] = p->problems[u];
+      p->problems[u] = NULL;
+    }
+  }
+}
+
 pm_status pm__eval_score_all(const pm__score_job *job, pm_eval_run *run,
                              pm_error *err) {
   const pm_eval_corpus *c = job->corpus;
@@ -289,28 +317,7 @@ pm_status pm__eval_score_all(const pm__score_job *job, pm_eval_run *run,
     rc = p.rc;
     goto out;
   }
-  /* Totals and the first problems, in protocol order. */
-  double busy = 0, scoring = 0;
-  size_t trials = 0;
-  for (unsigned i = 0; i < started; i++) {
-    busy += ws[i].busy_s;
-    scoring += ws[i].score_s;
-    trials += ws[i].trials;
-  }
-  in->test_mails = p.n_units;
-  in->us_per_mail = p.n_units ? busy * 1e6 / (double)p.n_units : 0.0;
-  in->us_per_trial = trials ? scoring * 1e6 / (double)trials : 0.0;
-  for (size_t u = 0; u < p.n_units; u++) {
-    if (!run->scores[p.units[u].first].unscorable)
-      continue;
-    in->unscorable_mails++;
-    in->unscorable_trials += p.units[u].n;
-    if (in->n_examples < PM_EVAL_EXAMPLES && p.problems[u]) {
-      run->examples[in->n_examples] = p.problems[u];
-      in->examples[in->n_examples++] = p.problems[u];
-      p.problems[u] = NULL;
-    }
-  }
+  totals(&p, ws, started);
 out:
   if (p.problems)
     for (size_t u = 0; u < p.n_units; u++)

@@ -30,44 +30,40 @@ static pm_status no_model(pm_store *st, pm__model *m, pm_error *err) {
   return PM_OK;
 }
 
-pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
-                           pm_profiles **out, pm_error *err) {
-  *out = NULL;
-  pm_profiles *p = calloc(1, sizeof *p);
-  if (!p)
-    return pm_error_set(err, PM_NOMEM, "out of memory");
-  pm_status rc = PM_OK;
+/* The configuration to score with: cfg when it is the store's (a copy),
+ * else the store's own. */
+static pm_status load_config(pm_store *st, const pm_config *cfg, pm_profiles *p,
+                             pm_error *err) {
   if (cfg) {
-    if (pm_config_hash(cfg) != pm_store_config_hash(st)) {
-      rc = pm_error_set(err, PM_MISMATCH,
-                        "store %s was built with another feature "
-                        "configuration (hash %016llx, this scorer uses "
-                        "%016llx); score with the store's configuration or "
-                        "train again",
-                        pm_store_file(st),
-                        (unsigned long long)pm_store_config_hash(st),
-                        (unsigned long long)pm_config_hash(cfg));
-      goto fail;
-    }
+    if (pm_config_hash(cfg) != pm_store_config_hash(st))
+      return pm_error_set(err, PM_MISMATCH,
+                          "store %s was built with another feature "
+                          "configuration (hash %016llx, this scorer uses "
+                          "%016llx); score with the store's configuration or "
+                          "train again",
+                          pm_store_file(st),
+                          (unsigned long long)pm_store_config_hash(st),
+                          (unsigned long long)pm_config_hash(cfg));
     p->cfg = pm_config_clone(cfg);
   } else {
     const char *json = pm_store_config_json(st);
     pm_error inner;
-    rc = pm_config_parse(json, strlen(json), &p->cfg, &inner);
-    if (rc != PM_OK) {
-      rc = pm_error_set(err, PM_CORRUPT, "store %s: its configuration: %s",
-                        pm_store_file(st), pm_error_message(&inner));
-      goto fail;
-    }
+    if (pm_config_parse(json, strlen(json), &p->cfg, &inner) != PM_OK)
+      return pm_error_set(err, PM_CORRUPT, "store %s: its configuration: %s",
+                          pm_store_file(st), pm_error_message(&inner));
   }
-  if (!p->cfg) {
-    rc = pm_error_set(err, PM_NOMEM, "out of memory");
-    goto fail;
-  }
+  if (!p->cfg)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
   p->hash = pm_config_hash(p->cfg);
+  return PM_OK;
+}
+
+/* The published model, checked against the configuration; a store without
+ * one has profiles of nobody ready. */
+static pm_status load_model(pm_store *st, pm_profiles *p, pm_error *err) {
   void *blob = NULL;
   size_t len = 0;
-  rc = pm_store_get(st, PM_KIND_MODEL, 0, &blob, &len, err);
+  pm_status rc = pm_store_get(st, PM_KIND_MODEL, 0, &blob, &len, err);
   if (rc == PM_NOTFOUND) {
     rc = no_model(st, &p->m, err);
   } else if (rc == PM_OK) {
@@ -85,6 +81,34 @@ pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
                         pm_store_file(st));
   }
   free(blob);
+  return rc;
+}
+
+/* The tenant's mean of each named feature over the ready senders, as
+ * training's calibration computes it (train/finalize.c). */
+static bool tenant_named_means(pm_profiles *p) {
+  size_t nn = p->m.n_named, R = p->m.n_ready;
+  p->tenant_named = calloc(nn ? nn : 1, sizeof *p->tenant_named);
+  if (!p->tenant_named)
+    return false;
+  for (size_t j = 0; j < nn; j++) {
+    double t = 0;
+    for (size_t r = 0; r < R; r++)
+      t += p->m.named_mean[r * nn + j];
+    p->tenant_named[j] = R ? (float)(t / (double)R) : 0.0f;
+  }
+  return true;
+}
+
+pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
+                           pm_profiles **out, pm_error *err) {
+  *out = NULL;
+  pm_profiles *p = calloc(1, sizeof *p);
+  if (!p)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  pm_status rc = load_config(st, cfg, p, err);
+  if (rc == PM_OK)
+    rc = load_model(st, p, err);
   if (rc != PM_OK)
     goto fail;
   size_t R = p->m.n_ready;
@@ -99,18 +123,9 @@ pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
   rc = pm__reasons_prepare(p, err);
   if (rc != PM_OK)
     goto fail;
-  /* as training's calibration computes it (train/finalize.c) */
-  size_t nn = p->m.n_named;
-  p->tenant_named = calloc(nn ? nn : 1, sizeof *p->tenant_named);
-  if (!p->tenant_named) {
+  if (!tenant_named_means(p)) {
     rc = pm_error_set(err, PM_NOMEM, "out of memory");
     goto fail;
-  }
-  for (size_t j = 0; j < nn; j++) {
-    double t = 0;
-    for (size_t r = 0; r < R; r++)
-      t += p->m.named_mean[r * nn + j];
-    p->tenant_named[j] = R ? (float)(t / (double)R) : 0.0f;
   }
   p->memory = sizeof *p + p->m.n_senders * (sizeof(pm__model_sender) + 32) +
               R * (2 * (size_t)p->m.d + 2 * (size_t)p->m.n_named) * 4;

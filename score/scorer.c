@@ -112,6 +112,68 @@ static const pm__model_sender *find_sender(const pm__model *m, char *claimed) {
   return pm__model_find(m, claimed);
 }
 
+/* The claimed sender's raw score in s->scores[0], and its cohort's after
+ * it, for the closest other sender of the explanation: a fixed cost,
+ * whatever the tenant's size. False when out of memory. */
+static bool cohort_scores(pm_scorer *s, const pm__model *m,
+                          const pm__model_sender *snd) {
+  uint32_t k = m->cohort_k;
+  if (s->scores_cap < (size_t)k + 1) {
+    float *ns = realloc(s->scores, ((size_t)k + 1) * sizeof *ns);
+    if (!ns)
+      return false;
+    s->scores = ns;
+    s->scores_cap = (size_t)k + 1;
+  }
+  const uint32_t *cohort = m->cohort + (size_t)snd->row * k;
+  s->scores[0] =
+      cblas_sdot((int)m->d, m->W + (size_t)snd->row * m->d, 1, s->vec, 1);
+  for (uint32_t i = 0; i < k; i++)
+    s->scores[i + 1] =
+        cblas_sdot((int)m->d, m->W + (size_t)cohort[i] * m->d, 1, s->vec, 1);
+  return true;
+}
+
+/* The surface (greeting, closing block) only as evidence against: its
+ * named features and its text against the sender's habits. */
+static void surface_evidence(const pm_scorer *s, const pm_profiles *p,
+                             const pm__model_sender *snd,
+                             pm_score_result *out) {
+  const pm__model *m = &p->m;
+  out->surface_against = pm__model_surface_against(
+      pm_features_named(s->f), m->named_mean + (size_t)snd->row * m->n_named,
+      p->tenant_named, (double)snd->mails, false);
+  uint32_t so = pm_config_hashed_offset(s->cfg, PM_FAM_SURFACE);
+  uint32_t sd = pm_config_hashed_dim(s->cfg, PM_FAM_SURFACE);
+  double cosine =
+      pm__model_cosine(s->vec + so, s->vec + so, sd) > 0
+          ? pm__model_cosine(s->vec + so,
+                             m->mean + (size_t)snd->row * m->d + so, sd)
+          : NAN;
+  out->surface_text_against =
+      pm__model_surface_text_against(cosine, snd->surf_mean, snd->surf_sd);
+}
+
+/* The cohort sender the mail reads most like, on the same scale as the
+ * claimed sender's z; none when no one reads more like it. */
+static void closest_in_cohort(const pm_scorer *s, const pm_profiles *p,
+                              const pm__model_sender *snd, double z,
+                              pm_score_result *out) {
+  const pm__model *m = &p->m;
+  uint32_t k = m->cohort_k;
+  const uint32_t *cohort = m->cohort + (size_t)snd->row * k;
+  double best = z;
+  for (uint32_t i = 0; i < k; i++) {
+    const pm__model_sender *o = p->by_row[cohort[i]];
+    double zo = ((double)s->scores[i + 1] + o->bias - o->imp_mean) / o->norm_sd;
+    if (zo > best) {
+      best = zo;
+      snprintf(out->closest, sizeof out->closest, "%s", o->address);
+      out->closest_score = -zo;
+    }
+  }
+}
+
 pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
                         const char *claimed, pm_score_result *out,
                         pm_error *err) {
@@ -154,38 +216,12 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
     goto done;
   }
   pm__model_vector(s->f, s->vec);
-  /* the claimed sender's score, and its cohort's for the closest other
-   * sender of the explanation: a fixed cost, whatever the tenant's size */
-  uint32_t k = m->cohort_k;
-  if (s->scores_cap < (size_t)k + 1) {
-    float *ns = realloc(s->scores, ((size_t)k + 1) * sizeof *ns);
-    if (!ns)
-      return pm_error_set(err, PM_NOMEM, "out of memory");
-    s->scores = ns;
-    s->scores_cap = (size_t)k + 1;
-  }
-  const uint32_t *cohort = m->cohort + (size_t)snd->row * k;
-  s->scores[0] =
-      cblas_sdot((int)m->d, m->W + (size_t)snd->row * m->d, 1, s->vec, 1);
-  for (uint32_t i = 0; i < k; i++)
-    s->scores[i + 1] =
-        cblas_sdot((int)m->d, m->W + (size_t)cohort[i] * m->d, 1, s->vec, 1);
+  if (!cohort_scores(s, m, snd))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
   double r = (double)s->scores[0] + snd->bias;
   double z = (r - snd->imp_mean) / snd->norm_sd;
   out->score = -z;
-  /* the surface (greeting, closing block) only as evidence against */
-  out->surface_against = pm__model_surface_against(
-      pm_features_named(s->f), m->named_mean + (size_t)snd->row * m->n_named,
-      p->tenant_named, (double)snd->mails, false);
-  uint32_t so = pm_config_hashed_offset(s->cfg, PM_FAM_SURFACE);
-  uint32_t sd = pm_config_hashed_dim(s->cfg, PM_FAM_SURFACE);
-  double cosine =
-      pm__model_cosine(s->vec + so, s->vec + so, sd) > 0
-          ? pm__model_cosine(s->vec + so,
-                             m->mean + (size_t)snd->row * m->d + so, sd)
-          : NAN;
-  out->surface_text_against =
-      pm__model_surface_text_against(cosine, snd->surf_mean, snd->surf_sd);
+  surface_evidence(s, p, snd, out);
   /* calibrated on the length of the body, which is what the score read */
   out->probability = pm__model_probability(
       m, out->score, (uint32_t)pm_features_own_chars(s->f),
@@ -194,17 +230,7 @@ pm_status pm_score_mail(pm_scorer *s, const pm_profiles *p, const pm_mail *mail,
                                                     : PM_VERDICT_GENUINE;
   out->genuine_share = pm__model_genuine_tail(m, out->probability);
   out->one_in = (uint64_t)llround(1.0 / out->genuine_share);
-  /* the cohort sender the mail reads most like, on the same scale */
-  double best = z;
-  for (uint32_t i = 0; i < k; i++) {
-    const pm__model_sender *o = p->by_row[cohort[i]];
-    double zo = ((double)s->scores[i + 1] + o->bias - o->imp_mean) / o->norm_sd;
-    if (zo > best) {
-      best = zo;
-      snprintf(out->closest, sizeof out->closest, "%s", o->address);
-      out->closest_score = -zo;
-    }
-  }
+  closest_in_cohort(s, p, snd, z, out);
   pm__reasons(p, snd, s->vec, pm_features_named(s->f), out);
 done:
   out->elapsed_us = now_us() - t0;

@@ -16,22 +16,12 @@
 /* DIR/NAME.db -> DIR and NAME (the store's tenant). */
 static pm_status split_path(const char *path, char **dir, char **name,
                             pm_error *err) {
-  const char *slash = strrchr(path, '/');
-  const char *base = slash ? slash + 1 : path;
-  size_t bl = strlen(base);
-  if (bl < 4 || strcmp(base + bl - 3, ".db") != 0)
+  pm_status rc = pm_store_path_split(path, dir, name, NULL);
+  if (rc == PM_INVAL)
     return pm_error_set(err, PM_INVAL,
                         "background %s: expected a store file (NAME.db)", path);
-  *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
-  *name = strndup(base, bl - 3);
-  if (!*dir || !*name)
-    return pm_error_set(err, PM_NOMEM, "out of memory");
-  if (slash && !**dir) { /* "/x.db" */
-    free(*dir);
-    *dir = strdup("/");
-    if (!*dir)
-      return pm_error_set(err, PM_NOMEM, "out of memory");
-  }
+  if (rc != PM_OK)
+    return pm_error_set(err, rc, "out of memory");
   return PM_OK;
 }
 

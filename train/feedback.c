@@ -7,7 +7,6 @@
 #include "train/sample_cache.h"
 #include "train/feedback.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,8 +152,7 @@ static pm_status put_blob(pm_store *st, const char *kind, int64_t owner,
 
 /* Writes the moments and the attack samples, and computes the model again
  * (inside the open transaction). */
-static pm_status publish(run *r, const pm_train_opts *o, unsigned threads,
-                         pm_error *err) {
+static pm_status publish(run *r, const pm_train_opts *o, pm_error *err) {
   size_t len;
   void *blob = pm__gram_encode(&r->gram, NULL, NULL, &len);
   pm_status rc = put_blob(r->st, PM_KIND_MOMENTS, 0, blob, len, err);
@@ -164,9 +162,7 @@ static pm_status publish(run *r, const pm_train_opts *o, unsigned threads,
   }
   if (rc != PM_OK)
     return rc;
-  openblas_set_num_threads((int)threads);
   rc = pm__finalize(r->st, o->cfg, &r->gram, o->min_mails, NULL, err);
-  openblas_set_num_threads(1);
   char want[32];
   snprintf(want, sizeof want, "%u", o->min_mails);
   if (rc == PM_OK)
@@ -206,6 +202,52 @@ static double since(const struct timespec *t) {
          (double)(n.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+/* The tenant's moments. They are read inside the write transaction: a
+ * training batch committed meanwhile is in them, never overwritten with
+ * older ones. */
+static pm_status load_moments(run *r, pm_error *err) {
+  void *blob = NULL;
+  size_t len = 0;
+  pm_status rc = pm_store_get(r->st, PM_KIND_MOMENTS, 0, &blob, &len, err);
+  if (rc == PM_OK) {
+    pm__sample_cache c = {.st = r->st, .d = r->d};
+    rc = pm__gram_decode(blob, len, r->d, &r->gram, pm__sample_cache_row, &c,
+                         err);
+    pm__sample_cache_free(&c);
+  } else if (rc == PM_NOTFOUND) {
+    rc = pm_error_set(err, PM_NOTFOUND,
+                      "store %s holds no trained mail: train it first",
+                      pm_store_file(r->st));
+  }
+  free(blob);
+  return rc;
+}
+
+/* One attack from the workers, in input order: counted as rejected or
+ * duplicate, or recorded. */
+static pm_status take_item(run *r, const pm__item *it, pm_train_summary *sum,
+                           pm_error *err) {
+  sum->mails_read++;
+  sum->bytes_read += it->bytes;
+  if (it->kind == PM__ITEM_REJECT) {
+    sum->mails_rejected++;
+    sum->rejected[it->reason]++;
+    add_example(sum, it->message);
+    return PM_OK;
+  }
+  if (it->kind == PM__ITEM_SEEN) {
+    sum->mails_duplicate++;
+    return PM_OK;
+  }
+  bool seen = false;
+  pm_status rc = pm_store_seen(r->st, &it->fp, &seen, err);
+  if (rc == PM_OK && seen)
+    sum->mails_duplicate++; /* the same mail in other bytes */
+  else if (rc == PM_OK && (rc = record(r, it, err)) == PM_OK)
+    sum->mails_trained++;
+  return rc;
+}
+
 pm_status pm_train_impostor(const pm_train_opts *opts,
                             const char *const *inputs, size_t n_inputs,
                             pm_train_summary *sum, pm_error *err) {
@@ -229,7 +271,6 @@ pm_status pm_train_impostor(const pm_train_opts *opts,
   pm__source src = {0};
   pm__pipeline *pipe = NULL;
   unsigned threads = opts->threads ? opts->threads : cores();
-  openblas_set_num_threads(1);
   if (rc == PM_OK)
     rc = pm__source_open(inputs, n_inputs, &src, err);
   if (rc == PM_OK) {
@@ -242,47 +283,17 @@ pm_status pm_train_impostor(const pm_train_opts *opts,
   }
   if (rc == PM_OK)
     rc = pm_store_begin(r.st, err);
-  /* the moments are read inside the write transaction: a training batch
-   * committed meanwhile is in them, never overwritten with older ones */
-  if (rc == PM_OK) {
-    void *blob = NULL;
-    size_t len = 0;
-    rc = pm_store_get(r.st, PM_KIND_MOMENTS, 0, &blob, &len, err);
-    if (rc == PM_OK) {
-      pm__sample_cache c = {.st = r.st, .d = r.d};
-      rc = pm__gram_decode(blob, len, r.d, &r.gram, pm__sample_cache_row, &c,
-                           err);
-      pm__sample_cache_free(&c);
-    } else if (rc == PM_NOTFOUND)
-      rc = pm_error_set(err, PM_NOTFOUND,
-                        "store %s holds no trained mail: train it first",
-                        pm_store_file(r.st));
-    free(blob);
-  }
+  if (rc == PM_OK)
+    rc = load_moments(&r, err);
   for (size_t i = 0; rc == PM_OK && i < src.n; i++) {
     pm__item *it = pm__pipeline_next(pipe, i);
-    sum->mails_read++;
-    sum->bytes_read += it->bytes;
-    if (it->kind == PM__ITEM_REJECT) {
-      sum->mails_rejected++;
-      sum->rejected[it->reason]++;
-      add_example(sum, it->message);
-    } else if (it->kind == PM__ITEM_SEEN) {
-      sum->mails_duplicate++;
-    } else {
-      bool seen = false;
-      rc = pm_store_seen(r.st, &it->fp, &seen, err);
-      if (rc == PM_OK && seen)
-        sum->mails_duplicate++; /* the same mail in other bytes */
-      else if (rc == PM_OK && (rc = record(&r, it, err)) == PM_OK)
-        sum->mails_trained++;
-    }
+    rc = take_item(&r, it, sum, err);
     pm__pipeline_release(pipe, i);
   }
   if (pipe)
     pm__pipeline_stop(pipe);
   if (rc == PM_OK && sum->mails_trained > 0) {
-    rc = publish(&r, opts, threads, err);
+    rc = publish(&r, opts, err);
     if (rc == PM_OK)
       rc = pm_store_commit(r.st, err);
   }

@@ -791,6 +791,118 @@ static void add_background_moments(pm__gram *g, const pm__background *bg) {
   g->n += bg->gram.n;
 }
 
+/* Which senders are ready (enough mail, and someone to tell them from),
+ * written back where it changed; each ready sender gets a row. */
+static pm_status mark_ready(pm_store *st, fin *f, unsigned min_mails,
+                            const pm__background *bg, pm_error *err) {
+  /* A discriminant needs something to discriminate from: with a single
+   * sender in the tenant and no background, nobody is ready. */
+  for (size_t i = 0; i < f->n_senders; i++) {
+    bool ready = f->senders[i].mails >= (int64_t)min_mails &&
+                 (f->n_senders > 1 || (bg && bg->gram.n > 0));
+    f->row[i] = ready ? (int32_t)f->n_ready++ : -1;
+    if (f->senders[i].ready != ready) {
+      f->senders[i].ready = ready;
+      pm_status rc = pm_store_sender_update(st, &f->senders[i], err);
+      if (rc != PM_OK)
+        return rc;
+    }
+  }
+  return PM_OK;
+}
+
+/* The system's matrices for d dimensions and the ready rows. */
+static bool alloc_system(fin *f) {
+  size_t d = f->d, R = f->n_ready ? f->n_ready : 1;
+  f->scale = malloc(d * sizeof *f->scale);
+  f->mean = malloc(d * sizeof *f->mean);
+  f->M = malloc(d * d * sizeof *f->M);
+  f->W = calloc(R * d, sizeof *f->W);
+  f->smean = calloc(R * d, sizeof *f->smean);
+  f->named_mean = calloc(R * f->nn, sizeof *f->named_mean);
+  f->named_sd = calloc(R * f->nn, sizeof *f->named_sd);
+  f->count = calloc(R, sizeof *f->count);
+  f->cnorm2 = calloc(R, sizeof *f->cnorm2);
+  return f->scale && f->mean && f->M && f->W && f->smean && f->named_mean &&
+         f->named_sd && f->count && f->cnorm2;
+}
+
+/* Solves the ridge system for every ready sender's weights (Cholesky),
+ * scores the calibration samples left out, and calibrates. */
+static pm_status solve(pm_store *st, fin *f, pm__model *m, const pm__gram *g,
+                       const pm__background *bg, pm_error *err) {
+  size_t R = f->n_ready;
+  double *frac = calloc(R ? R : 1, sizeof *frac);
+  if (!frac)
+    return pm_error_set(err, PM_NOMEM, "out of memory computing the profiles");
+  build_system(f, g);
+  pm_status rc = load_senders(st, f, err);
+  if (rc == PM_OK) {
+    int n = (int)f->d, nrhs = (int)R, info = 0;
+    dpotrf_("L", &n, f->M, &n, &info, 1);
+    if (info != 0)
+      rc = pm_error_set(err, PM_INTERNAL,
+                        "the tenant's scatter matrix is not positive "
+                        "definite (LAPACK info %d)",
+                        info);
+    else
+      dpotrs_("L", &n, &nrhs, f->M, &n, f->W, &n, &info, 1);
+  }
+  for (size_t i = 0; rc == PM_OK && i < f->n_senders; i++)
+    if (f->row[i] >= 0)
+      frac[f->row[i]] = (double)f->senders[i].mails / (double)g->n;
+  if (rc == PM_OK)
+    rc = score_samples(st, f, frac, bg, err);
+  if (rc == PM_OK && calibrate(f, m) != PM_OK)
+    rc = pm_error_set(err, PM_NOMEM, "out of memory");
+  free(frac);
+  return rc;
+}
+
+/* The published model: final weights fold the standardisation in,
+ * r(x) = (A w) . x - (A w) . mean. Takes the sender means over from f.
+ * False when out of memory. */
+static bool fill_model(fin *f, pm__model *m, const pm_config *cfg,
+                       const pm__gram *g) {
+  size_t d = f->d, R = f->n_ready;
+  m->d = f->d;
+  m->n_named = f->nn;
+  m->config_hash = pm_config_hash(cfg);
+  m->mails = g->n;
+  m->n_senders = (uint32_t)f->n_senders;
+  m->n_ready = f->n_ready;
+  if (R == 0) {
+    m->calib[1] = 1.0;
+    m->threshold = 0.5;
+  }
+  m->W = malloc((R ? R : 1) * d * sizeof *m->W);
+  if (!m->W)
+    return false;
+  for (size_t r = 0; r < R; r++)
+    for (size_t j = 0; j < d; j++)
+      m->W[r * d + j] = (float)(f->W[r * d + j] * f->scale[j]);
+  for (size_t i = 0; i < f->n_senders; i++) {
+    pm__model_sender *s = &m->senders[i];
+    s->address = strdup(f->senders[i].address);
+    if (!s->address)
+      return false;
+    s->mails = (uint64_t)f->senders[i].mails;
+    s->last_trained = f->senders[i].last_trained;
+    s->row = f->row[i];
+    if (s->row >= 0) {
+      double b = 0;
+      for (size_t j = 0; j < d; j++)
+        b -= (double)m->W[(size_t)s->row * d + j] * f->mean[j];
+      s->bias = (float)b;
+    }
+  }
+  m->mean = f->smean;
+  m->named_mean = f->named_mean;
+  m->named_sd = f->named_sd;
+  f->smean = f->named_mean = f->named_sd = NULL;
+  return true;
+}
+
 pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
                        unsigned min_mails, const pm__background *bg,
                        pm_error *err) {
@@ -814,98 +926,16 @@ pm_status pm__finalize(pm_store *st, const pm_config *cfg, pm__gram *g,
   m.senders = calloc(f.n_senders ? f.n_senders : 1, sizeof *m.senders);
   if (!f.row || !m.senders)
     goto nomem;
-  /* A discriminant needs something to discriminate from: with a single
-   * sender in the tenant and no background, nobody is ready. */
-  for (size_t i = 0; i < f.n_senders; i++) {
-    bool ready = f.senders[i].mails >= (int64_t)min_mails &&
-                 (f.n_senders > 1 || (bg && bg->gram.n > 0));
-    f.row[i] = ready ? (int32_t)f.n_ready++ : -1;
-    if (f.senders[i].ready != ready) {
-      f.senders[i].ready = ready;
-      rc = pm_store_sender_update(st, &f.senders[i], err);
-      if (rc != PM_OK)
-        goto out;
-    }
-  }
-  size_t d = f.d, R = f.n_ready;
-  f.scale = malloc(d * sizeof *f.scale);
-  f.mean = malloc(d * sizeof *f.mean);
-  f.M = malloc(d * d * sizeof *f.M);
-  f.W = calloc((R ? R : 1) * d, sizeof *f.W);
-  f.smean = calloc((R ? R : 1) * d, sizeof *f.smean);
-  f.named_mean = calloc((R ? R : 1) * f.nn, sizeof *f.named_mean);
-  f.named_sd = calloc((R ? R : 1) * f.nn, sizeof *f.named_sd);
-  f.count = calloc(R ? R : 1, sizeof *f.count);
-  f.cnorm2 = calloc(R ? R : 1, sizeof *f.cnorm2);
-  double *frac = calloc(R ? R : 1, sizeof *frac);
-  if (!f.scale || !f.mean || !f.M || !f.W || !f.smean || !f.named_mean ||
-      !f.named_sd || !f.count || !f.cnorm2 || !frac) {
-    free(frac);
-    goto nomem;
-  }
-  if (R > 0 && g->n > 0) {
-    build_system(&f, g);
-    rc = load_senders(st, &f, err);
-    if (rc == PM_OK) {
-      int n = (int)d, nrhs = (int)R, info = 0;
-      dpotrf_("L", &n, f.M, &n, &info, 1);
-      if (info != 0)
-        rc = pm_error_set(err, PM_INTERNAL,
-                          "the tenant's scatter matrix is not positive "
-                          "definite (LAPACK info %d)",
-                          info);
-      else
-        dpotrs_("L", &n, &nrhs, f.M, &n, f.W, &n, &info, 1);
-    }
-    for (size_t i = 0; rc == PM_OK && i < f.n_senders; i++)
-      if (f.row[i] >= 0)
-        frac[f.row[i]] = (double)f.senders[i].mails / (double)g->n;
-    if (rc == PM_OK)
-      rc = score_samples(st, &f, frac, bg, err);
-    if (rc == PM_OK && calibrate(&f, &m) != PM_OK)
-      rc = pm_error_set(err, PM_NOMEM, "out of memory");
-  }
-  free(frac);
+  rc = mark_ready(st, &f, min_mails, bg, err);
   if (rc != PM_OK)
     goto out;
-  /* the published model: final weights fold the standardisation in,
-   * r(x) = (A w) . x - (A w) . mean */
-  m.d = f.d;
-  m.n_named = f.nn;
-  m.config_hash = pm_config_hash(cfg);
-  m.mails = g->n;
-  m.n_senders = (uint32_t)f.n_senders;
-  m.n_ready = f.n_ready;
-  if (R == 0) {
-    m.calib[1] = 1.0;
-    m.threshold = 0.5;
-  }
-  m.W = malloc((R ? R : 1) * d * sizeof *m.W);
-  if (!m.W)
+  if (!alloc_system(&f))
     goto nomem;
-  for (size_t r = 0; r < R; r++)
-    for (size_t j = 0; j < d; j++)
-      m.W[r * d + j] = (float)(f.W[r * d + j] * f.scale[j]);
-  for (size_t i = 0; i < f.n_senders; i++) {
-    pm__model_sender *s = &m.senders[i];
-    s->address = strdup(f.senders[i].address);
-    if (!s->address)
-      goto nomem;
-    s->mails = (uint64_t)f.senders[i].mails;
-    s->last_trained = f.senders[i].last_trained;
-    s->row = f.row[i];
-    if (s->row >= 0) {
-      double b = 0;
-      for (size_t j = 0; j < d; j++)
-        b -= (double)m.W[(size_t)s->row * d + j] * f.mean[j];
-      s->bias = (float)b;
-    }
-  }
-  m.mean = f.smean;
-  m.named_mean = f.named_mean;
-  m.named_sd = f.named_sd;
-  f.smean = f.named_mean = f.named_sd = NULL;
-  if (build_cohorts(&m) != PM_OK)
+  if (f.n_ready > 0 && g->n > 0)
+    rc = solve(st, &f, &m, g, bg, err);
+  if (rc != PM_OK)
+    goto out;
+  if (!fill_model(&f, &m, cfg, g) || build_cohorts(&m) != PM_OK)
     goto nomem;
   size_t len;
   void *blob = pm__model_encode(&m, &len);

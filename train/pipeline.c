@@ -116,48 +116,61 @@ static bool valid_sender(const char *s) {
   return true;
 }
 
-/* Reads, parses and extracts item i into it. */
-static void process(worker *w, size_t i, pm__item *it) {
+/* Reads item i (named name) and parses it, unless its bytes were trained
+ * before. NULL when there is no mail to extract: it says why. */
+static pm_mail *read_mail(worker *w, size_t i, const char *name, pm__item *it) {
   pm__pipeline *p = w->p;
-  char name[4200];
-  pm__source_name(p->src, i, name, sizeof name);
   pm_error err;
   pm_error_clear(&err);
-  it->kind = PM__ITEM_TRAIN;
-  it->message = NULL;
-  it->sender = NULL;
   pm_status rc =
       pm__source_read(p->src, i, p->opts->limits.max_bytes, &w->buf, &err);
   it->bytes = p->src->items[i].len;
   if (rc == PM_NOMEM) {
     out_of_memory(it, name);
-    return;
+    return NULL;
   }
   if (rc != PM_OK) {
     /* the message already names the file */
     it->kind = PM__ITEM_REJECT;
     it->reason = rc == PM_TOOBIG ? PM_REJECT_TOO_BIG : PM_REJECT_UNREADABLE;
     it->message = strdup(pm_error_message(&err));
-    return;
+    return NULL;
   }
   pm__raw_fingerprint(w->buf.data ? w->buf.data : "", w->buf.len, &it->raw);
   bool seen = false;
   if (w->st && pm_store_seen(w->st, &it->raw, &seen, NULL) == PM_OK && seen) {
     it->kind = PM__ITEM_SEEN;
-    return;
+    return NULL;
   }
   pm_mail *m = NULL;
   rc = pm_mail_parse(w->buf.data ? w->buf.data : "", w->buf.len,
                      &p->opts->limits, &m, &err);
   if (rc == PM_NOMEM) {
     out_of_memory(it, name);
-    return;
+    return NULL;
   }
   if (rc != PM_OK) {
     reject(it, rc == PM_TOOBIG ? PM_REJECT_TOO_BIG : PM_REJECT_NOT_MAIL, name,
            pm_error_message(&err));
-    return;
+    return NULL;
   }
+  return m;
+}
+
+/* Reads, parses and extracts item i into it. */
+static void process(worker *w, size_t i, pm__item *it) {
+  pm__pipeline *p = w->p;
+  char name[4200];
+  pm__source_name(p->src, i, name, sizeof name);
+  it->kind = PM__ITEM_TRAIN;
+  it->message = NULL;
+  it->sender = NULL;
+  pm_mail *m = read_mail(w, i, name, it);
+  if (!m)
+    return;
+  pm_error err;
+  pm_error_clear(&err);
+  pm_status rc;
   char label[MAX_SENDER + 2];
   const char *sender = pm_mail_sender(m);
   if (p->opts->label_by_dir) {

@@ -5,7 +5,6 @@
  * statistics, the tenant's moments and the calibration samples, and commits
  * every batch_mails mails together with their fingerprints. At the end it
  * computes the published model in one more transaction. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,7 +319,7 @@ static pm_status load_moments(run *r, pm_error *err) {
  * sender needs to be ready, changed since the last one: a run whose mail was
  * all seen before leaves it alone. "model_current" holds the min_mails the
  * published model was made with, "0" once the statistics moved on. */
-static pm_status publish(run *r, unsigned threads, pm_error *err) {
+static pm_status publish(run *r, pm_error *err) {
   /* the model depends on min_mails and on the background it was made with */
   char *cur = NULL, want[160];
   snprintf(want, sizeof want, "%u", r->opts->min_mails);
@@ -341,7 +340,6 @@ static pm_status publish(run *r, unsigned threads, pm_error *err) {
   rc = pm_store_begin(r->st, err);
   if (rc != PM_OK)
     return rc;
-  openblas_set_num_threads((int)threads);
   pm__background bg;
   bool with_bg = r->opts->background && r->opts->background[0];
   if (with_bg)
@@ -351,7 +349,6 @@ static pm_status publish(run *r, unsigned threads, pm_error *err) {
                       with_bg ? &bg : NULL, err);
   if (with_bg)
     pm__background_free(&bg);
-  openblas_set_num_threads(1);
   if (rc == PM_OK)
     rc = pm_store_meta_set(r->st, "model_current", want, err);
   if (rc == PM_OK)
@@ -373,6 +370,70 @@ static pm_status count_senders(run *r, pm_error *err) {
     r->sum->senders_ready += list[i].ready;
   pm_store_senders_free(list, n);
   return PM_OK;
+}
+
+/* Opens the store, its moments and the inputs, starts the extraction
+ * workers and the first batch's transaction. */
+static pm_status open_run(run *r, const char *config_json,
+                          const char *const *inputs, size_t n_inputs,
+                          pm__source *src, pm__pipeline **pipe, pm_error *err) {
+  const pm_train_opts *opts = r->opts;
+  pm_status rc = pm_store_open(opts->store_dir, opts->tenant,
+                               PM_STORE_WRITE | PM_STORE_CREATE, config_json,
+                               pm_config_hash(opts->cfg), &r->st, err);
+  unsigned threads = opts->threads ? opts->threads : cores();
+  if (rc == PM_OK)
+    rc = load_moments(r, err);
+  if (rc == PM_OK)
+    rc = pm__source_open(inputs, n_inputs, src, err);
+  if (rc == PM_OK) {
+    pm_train_summary *sum = r->sum;
+    sum->input_errors = src->n_errors;
+    for (size_t i = 0; i < src->n_errors && i < 4; i++)
+      add_example(sum->input_error_examples, &sum->n_input_error_examples,
+                  src->first_errors[i]);
+    rc = pm__pipeline_start(src, opts, threads, pipe, err);
+  }
+  if (rc == PM_OK)
+    rc = pm_store_begin(r->st, err);
+  return rc;
+}
+
+/* One mail from the workers, in input order: counted as rejected or
+ * duplicate, or trained (*trained tells). */
+static pm_status take_item(run *r, const pm__item *it, bool *trained,
+                           pm_error *err) {
+  pm_train_summary *sum = r->sum;
+  if (it->kind == PM__ITEM_NOMEM) {
+    /* the batch so far is rolled back; the next run redoes it */
+    return pm_error_set(err, PM_NOMEM, "out of memory reading %s",
+                        it->message ? it->message : "a mail");
+  }
+  if (it->kind == PM__ITEM_REJECT) {
+    sum->mails_rejected++;
+    sum->rejected[it->reason]++;
+    add_example(sum->examples, &sum->n_examples, it->message);
+    return PM_OK;
+  }
+  if (it->kind == PM__ITEM_SEEN) {
+    sum->mails_duplicate++;
+    return PM_OK;
+  }
+  bool seen = false;
+  pm_status rc = pm_store_seen(r->st, &it->fp, &seen, err);
+  if (rc != PM_OK)
+    return rc;
+  if (seen) {
+    sum->mails_duplicate++;
+    /* the same mail in other bytes: remember these bytes too */
+    return pm_store_mark_seen(r->st, &it->raw, 0, it->date, err);
+  }
+  rc = train_one(r, it, err);
+  if (rc == PM_OK) {
+    sum->mails_trained++;
+    *trained = true;
+  }
+  return rc;
 }
 
 pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
@@ -405,60 +466,21 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
     free(r.buckets);
     return pm_error_set(err, PM_NOMEM, "out of memory");
   }
-  rc = pm_store_open(opts->store_dir, opts->tenant,
-                     PM_STORE_WRITE | PM_STORE_CREATE, json,
-                     pm_config_hash(opts->cfg), &r.st, err);
-  free(json);
   pm__source src = {0};
   pm__pipeline *pipe = NULL;
-  unsigned threads = opts->threads ? opts->threads : cores();
-  openblas_set_num_threads(1); /* the cores are busy extracting */
-  if (rc == PM_OK)
-    rc = load_moments(&r, err);
-  if (rc == PM_OK)
-    rc = pm__source_open(inputs, n_inputs, &src, err);
-  if (rc == PM_OK) {
-    sum->input_errors = src.n_errors;
-    for (size_t i = 0; i < src.n_errors && i < 4; i++)
-      add_example(sum->input_error_examples, &sum->n_input_error_examples,
-                  src.first_errors[i]);
-    rc = pm__pipeline_start(&src, opts, threads, &pipe, err);
-  }
-  if (rc == PM_OK)
-    rc = pm_store_begin(r.st, err);
+  rc = open_run(&r, json, inputs, n_inputs, &src, &pipe, err);
+  free(json);
   size_t batch = opts->batch_mails ? opts->batch_mails : 10000;
   uint64_t in_batch = 0, bytes = 0;
   for (size_t i = 0; rc == PM_OK && i < src.n; i++) {
     pm__item *it = pm__pipeline_next(pipe, i);
     sum->mails_read++;
     bytes += it->bytes;
-    if (it->kind == PM__ITEM_NOMEM) {
-      /* the batch so far is rolled back below; the next run redoes it */
-      rc = pm_error_set(err, PM_NOMEM, "out of memory reading %s",
-                        it->message ? it->message : "a mail");
-    } else if (it->kind == PM__ITEM_REJECT) {
-      sum->mails_rejected++;
-      sum->rejected[it->reason]++;
-      add_example(sum->examples, &sum->n_examples, it->message);
-    } else if (it->kind == PM__ITEM_SEEN) {
-      sum->mails_duplicate++;
-    } else {
-      bool seen = false;
-      rc = pm_store_seen(r.st, &it->fp, &seen, err);
-      if (rc == PM_OK && seen) {
-        sum->mails_duplicate++;
-        /* the same mail in other bytes: remember these bytes too */
-        rc = pm_store_mark_seen(r.st, &it->raw, 0, it->date, err);
-      } else if (rc == PM_OK) {
-        rc = train_one(&r, it, err);
-        if (rc == PM_OK) {
-          sum->mails_trained++;
-          if (++in_batch >= batch) {
-            rc = commit_batch(&r, true, err);
-            in_batch = 0;
-          }
-        }
-      }
+    bool trained = false;
+    rc = take_item(&r, it, &trained, err);
+    if (rc == PM_OK && trained && ++in_batch >= batch) {
+      rc = commit_batch(&r, true, err);
+      in_batch = 0;
     }
     pm__pipeline_release(pipe, i);
     report(&r, &src, i + 1, bytes, false, false);
@@ -471,7 +493,7 @@ pm_status pm_train(const pm_train_opts *opts, const char *const *inputs,
     pm_store_rollback(r.st);
   if (rc == PM_OK) {
     report(&r, &src, src.n, bytes, true, true);
-    rc = publish(&r, threads, err);
+    rc = publish(&r, err);
   }
   for (size_t b = 0; b < r.nbuckets; b++)
     for (sender_state *s = r.buckets[b]; s; s = s->next)

@@ -627,6 +627,96 @@ static bool fix_nuls(pm__buf *out, size_t from, size_t *bad) {
   return ok;
 }
 
+/* 8-bit text that is not UTF-8: the decoder the label names, in *d.
+ * Returns 1 when the bytes fit it, 0 when they do not, -1 when out of
+ * memory. */
+static int label_decoder(cs_kind k, const char *name, const char *data,
+                         size_t len, const byte_stats *st, dec *d) {
+  bool fits = false;
+  switch (k) {
+  case CS_LATIN:
+    *d = DEC_CP1252, fits = true;
+    break;
+  case CS_SJIS:
+    *d = DEC_SJIS, fits = st->sjis_bad == 0;
+    break;
+  case CS_EUCJP:
+    *d = DEC_EUC, fits = st->euc_bad == 0;
+    break;
+  case CS_ICONV:
+    *d = DEC_ICONV, fits = true; /* checked below by its error count */
+    break;
+  default:
+    *d = DEC_CP1252;
+    break;
+  }
+  if (k == CS_ICONV) {
+    pm__buf tmp = {0};
+    size_t tb = 0;
+    int rc =
+        run_decoder(DEC_ICONV, name, data, sample_len(data, len), &tmp, &tb);
+    pm__buf_free(&tmp);
+    if (rc == 0)
+      return -1;
+    fits = rc > 0 && tb == 0;
+  }
+  return fits ? 1 : 0;
+}
+
+/* 8-bit text that does not fit its label: Japanese when it reads as such,
+ * UTF-8 when it mostly is, else the label kept or cp1252. False when out
+ * of memory. */
+static bool guess_decoder(cs_kind k, const char *data, size_t len,
+                          const byte_stats *st, dec *d, bool *guessed) {
+  bool nomem = false;
+  dec jp;
+  *guessed = true;
+  if (guess_japanese(data, len, st, &jp, &nomem))
+    *d = jp;
+  else if (nomem)
+    return false;
+  else if (k == CS_UTF8 ? st->utf8_multi > 0 : st->utf8_multi > st->utf8_bad)
+    *d = DEC_UTF8, *guessed = k != CS_UTF8; /* UTF-8 with some bad bytes */
+  else if (k == CS_SJIS || k == CS_EUCJP || k == CS_ICONV)
+    *guessed = false; /* keep the label, with U+FFFD where it fails */
+  else if (k == CS_ISO2022JP && st->has_jis_esc)
+    *d = DEC_JIS, *guessed = false; /* stray 8-bit bytes in JIS text */
+  else
+    *d = DEC_CP1252;
+  return true;
+}
+
+/* The decoder for the bytes and their label, and whether it was guessed
+ * against (or without) the label. False when out of memory. */
+static bool choose_decoder(cs_kind k, const char *name, const char *data,
+                           size_t len, const byte_stats *st, dec *d,
+                           bool *guessed) {
+  *guessed = false;
+  if (k == CS_WIDE) {
+    *d = DEC_ICONV;
+  } else if (!st->has8bit && !st->has_jis_esc) {
+    *d = DEC_UTF8; /* plain ASCII: every label agrees */
+  } else if (st->has8bit && st->utf8_bad == 0) {
+    /* Valid UTF-8 with multibyte sequences is almost never an accident,
+     * whatever the label says: "utf-8 labelled iso-8859-1". */
+    *d = DEC_UTF8;
+    *guessed = k != CS_UTF8;
+  } else if (!st->has8bit) {
+    *d = DEC_JIS; /* 7-bit with JIS escapes: ISO-2022-JP */
+    *guessed = k != CS_ISO2022JP;
+  } else {
+    /* 8-bit and not UTF-8: believe the label when the bytes fit it. */
+    int fits = label_decoder(k, name, data, len, st, d);
+    if (fits < 0)
+      return false;
+    if (!fits && !guess_decoder(k, data, len, st, d, guessed))
+      return false;
+  }
+  if (k == CS_NONE || k == CS_UNKNOWN)
+    *guessed = st->has8bit || st->has_jis_esc;
+  return true;
+}
+
 bool pm__charset_decode(const char *data, size_t len, const char *label,
                         pm__buf *out, unsigned *flags) {
   unsigned fl = 0;
@@ -636,70 +726,9 @@ bool pm__charset_decode(const char *data, size_t len, const char *label,
   collect_stats((const unsigned char *)data, len, &st);
   size_t start = out->len, bad = 0;
   dec d;
-  bool guessed = false;
-
-  if (k == CS_WIDE) {
-    d = DEC_ICONV;
-  } else if (!st.has8bit && !st.has_jis_esc) {
-    d = DEC_UTF8; /* plain ASCII: every label agrees */
-  } else if (st.has8bit && st.utf8_bad == 0) {
-    /* Valid UTF-8 with multibyte sequences is almost never an accident,
-     * whatever the label says: "utf-8 labelled iso-8859-1". */
-    d = DEC_UTF8;
-    guessed = k != CS_UTF8;
-  } else if (!st.has8bit) {
-    d = DEC_JIS; /* 7-bit with JIS escapes: ISO-2022-JP */
-    guessed = k != CS_ISO2022JP;
-  } else {
-    /* 8-bit and not UTF-8: believe the label when the bytes fit it. */
-    bool fits = false;
-    switch (k) {
-    case CS_LATIN:
-      d = DEC_CP1252, fits = true;
-      break;
-    case CS_SJIS:
-      d = DEC_SJIS, fits = st.sjis_bad == 0;
-      break;
-    case CS_EUCJP:
-      d = DEC_EUC, fits = st.euc_bad == 0;
-      break;
-    case CS_ICONV:
-      d = DEC_ICONV, fits = true; /* checked below by its error count */
-      break;
-    default:
-      d = DEC_CP1252;
-      break;
-    }
-    if (k == CS_ICONV) {
-      pm__buf tmp = {0};
-      size_t tb = 0;
-      int rc =
-          run_decoder(DEC_ICONV, name, data, sample_len(data, len), &tmp, &tb);
-      pm__buf_free(&tmp);
-      if (rc == 0)
-        return false;
-      fits = rc > 0 && tb == 0;
-    }
-    if (!fits) {
-      bool nomem = false;
-      dec jp;
-      guessed = true;
-      if (guess_japanese(data, len, &st, &jp, &nomem))
-        d = jp;
-      else if (nomem)
-        return false;
-      else if (k == CS_UTF8 ? st.utf8_multi > 0 : st.utf8_multi > st.utf8_bad)
-        d = DEC_UTF8, guessed = k != CS_UTF8; /* UTF-8 with some bad bytes */
-      else if (k == CS_SJIS || k == CS_EUCJP || k == CS_ICONV)
-        guessed = false; /* keep the label, with U+FFFD where it fails */
-      else if (k == CS_ISO2022JP && st.has_jis_esc)
-        d = DEC_JIS, guessed = false; /* stray 8-bit bytes in JIS text */
-      else
-        d = DEC_CP1252;
-    }
-  }
-  if (k == CS_NONE || k == CS_UNKNOWN)
-    guessed = st.has8bit || st.has_jis_esc;
+  bool guessed;
+  if (!choose_decoder(k, name, data, len, &st, &d, &guessed))
+    return false;
   int rc = run_decoder(d, name, data, len, out, &bad);
   if (rc < 0) { /* cannot happen: the name was checked; degrade anyway */
     guessed = true;

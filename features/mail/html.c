@@ -299,6 +299,78 @@ static void handle_tag(html_state *st, const char *name, bool closing) {
   }
 }
 
+/* The markup that starts with '<' at s[i] (a comment, a declaration, a
+ * tag and what a hiding tag hides, or a lone '<' as text): returns the
+ * index after it. */
+static size_t markup(html_state *st, const unsigned char *s, size_t n,
+                     size_t i) {
+  if (i + 3 < n && s[i + 1] == '!' && s[i + 2] == '-' && s[i + 3] == '-') {
+    const char *end = memmem(s + i + 4, n - i - 4, "-->", 3);
+    return end ? (size_t)((const unsigned char *)end - s) + 3 : n;
+  }
+  if (i + 1 < n && (s[i + 1] == '!' || s[i + 1] == '?'))
+    return tag_end(s, n, i);
+  if (!(i + 1 < n && (is_alpha(s[i + 1]) ||
+                      (s[i + 1] == '/' && i + 2 < n && is_alpha(s[i + 2]))))) {
+    text(st, "<", 1);
+    return i + 1;
+  }
+  bool closing = s[i + 1] == '/';
+  size_t k = i + 1 + closing;
+  char name[16];
+  size_t nl = 0;
+  while (k < n && (is_alnum(s[k]) || s[k] == ':' || s[k] == '-')) {
+    if (nl + 1 < sizeof name)
+      name[nl++] = (char)lower(s[k]);
+    k++;
+  }
+  name[nl] = '\0';
+  i = tag_end(s, n, i);
+  handle_tag(st, name, closing);
+  if (!closing && name_in(name, HIDDEN_TAGS)) {
+    size_t close = find_close(s, n, i, name);
+    /* An unclosed <head> is ignored, not taken as hiding the mail. */
+    if (close < n)
+      i = tag_end(s, n, close);
+    else if (strcmp(name, "head") != 0)
+      i = n;
+  }
+  return i;
+}
+
+/* The character reference that starts with '&' at s[i] (or a lone '&'):
+ * returns the index after it. */
+static size_t reference(html_state *st, const unsigned char *s, size_t n,
+                        size_t i) {
+  uint32_t cp;
+  size_t k = char_ref(s + i, n - i, &cp);
+  if (k == 0) {
+    text(st, "&", 1);
+    return i + 1;
+  }
+  if (cp == 0xA0) {
+    text(st, " ", 1); /* real, uncollapsed space */
+  } else {
+    begin_text(st);
+    if (st->ok && !pm__utf8_put(st->out, cp))
+      st->ok = false;
+  }
+  return i + k;
+}
+
+/* White space s[i]: kept in <pre>, else one pending space. */
+static void space(html_state *st, const unsigned char *s, size_t i) {
+  unsigned char c = s[i];
+  if (st->pre) {
+    if (c == '\n')
+      newline(st);
+    else if (c != '\r')
+      text(st, (const char *)s + i, 1);
+  } else if (!at_line_start(st)) {
+    st->pending = true;
+  }
+}
+
 bool pm__html_to_text(const char *html, size_t len, pm__buf *out) {
   /* Work on valid UTF-8 so that nothing below can split a character. */
   pm__buf clean = {0};
@@ -314,83 +386,26 @@ bool pm__html_to_text(const char *html, size_t len, pm__buf *out) {
   if (out->len && out->data[out->len - 1] != '\n')
     newline(&st);
   size_t i = 0, run = 0; /* run: start of pending plain text */
-#define FLUSH_RUN()                                                            \
-  do {                                                                         \
-    if (i > run)                                                               \
-      text(&st, (const char *)s + run, i - run);                               \
-  } while (0)
   while (i < n && st.ok) {
     unsigned char c = s[i];
+    if (c != '<' && c != '&' && !is_space(c)) {
+      i++;
+      continue;
+    }
+    if (i > run) /* the plain text before */
+      text(&st, (const char *)s + run, i - run);
     if (c == '<') {
-      FLUSH_RUN();
-      if (i + 3 < n && s[i + 1] == '!' && s[i + 2] == '-' && s[i + 3] == '-') {
-        const char *end = memmem(s + i + 4, n - i - 4, "-->", 3);
-        i = end ? (size_t)((const unsigned char *)end - s) + 3 : n;
-      } else if (i + 1 < n && (s[i + 1] == '!' || s[i + 1] == '?')) {
-        i = tag_end(s, n, i);
-      } else if (i + 1 < n &&
-                 (is_alpha(s[i + 1]) ||
-                  (s[i + 1] == '/' && i + 2 < n && is_alpha(s[i + 2])))) {
-        bool closing = s[i + 1] == '/';
-        size_t k = i + 1 + closing;
-        char name[16];
-        size_t nl = 0;
-        while (k < n && (is_alnum(s[k]) || s[k] == ':' || s[k] == '-')) {
-          if (nl + 1 < sizeof name)
-            name[nl++] = (char)lower(s[k]);
-          k++;
-        }
-        name[nl] = '\0';
-        i = tag_end(s, n, i);
-        handle_tag(&st, name, closing);
-        if (!closing && name_in(name, HIDDEN_TAGS)) {
-          size_t close = find_close(s, n, i, name);
-          /* An unclosed <head> is ignored, not taken as hiding the mail. */
-          if (close < n)
-            i = tag_end(s, n, close);
-          else if (strcmp(name, "head") != 0)
-            i = n;
-        }
-      } else {
-        i++;
-        text(&st, "<", 1);
-      }
-      run = i;
+      i = markup(&st, s, n, i);
     } else if (c == '&') {
-      FLUSH_RUN();
-      uint32_t cp;
-      size_t k = char_ref(s + i, n - i, &cp);
-      if (k == 0) {
-        text(&st, "&", 1);
-        i++;
-      } else if (cp == 0xA0) {
-        text(&st, " ", 1); /* real, uncollapsed space */
-        i += k;
-      } else {
-        begin_text(&st);
-        if (st.ok && !pm__utf8_put(out, cp))
-          st.ok = false;
-        i += k;
-      }
-      run = i;
-    } else if (is_space(c)) {
-      FLUSH_RUN();
-      if (st.pre) {
-        if (c == '\n')
-          newline(&st);
-        else if (c != '\r')
-          text(&st, (const char *)s + i, 1);
-      } else if (!at_line_start(&st)) {
-        st.pending = true;
-      }
-      run = ++i;
+      i = reference(&st, s, n, i);
     } else {
+      space(&st, s, i);
       i++;
     }
+    run = i;
   }
-  if (st.ok)
-    FLUSH_RUN();
-#undef FLUSH_RUN
+  if (st.ok && i > run)
+    text(&st, (const char *)s + run, i - run);
   if (st.ok && !at_line_start(&st))
     newline(&st);
   pm__buf_free(&clean);

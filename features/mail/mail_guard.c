@@ -138,130 +138,181 @@ static bool find_boundary(const char *v, size_t n, const char **b, size_t *bn) {
   return false;
 }
 
+/* Where the scan stands. */
+typedef struct {
+  const char *data, *end;
+  level *stack;
+  size_t depth, max_depth, end_at;
+  unsigned long parts, max_parts;
+  bool opaque;       /* inside a renamed part: its inner headers are text */
+  bool in_header;    /* in a header block (the input starts with one) */
+  bool message_next; /* this header block opened a message/ part */
+  size_t header_bytes;
+  editor ed;
+  unsigned *flags;
+} scan;
+
+static bool is_blank_line(const char *p, size_t n) {
+  return n == 0 || (n == 1 && p[0] == '\r');
+}
+
+/* A line p[0..n) of a header block that ends it or makes it too big:
+ * returns where the scan goes on, or NULL when the line is to be read as
+ * any other. */
+static const char *header_line(scan *g, const char *p, size_t n,
+                               const char *next) {
+  if (is_blank_line(p, n)) {
+    /* The blank line ends the block; an attached message's own header
+     * block follows at once. */
+    g->in_header = g->message_next;
+    g->message_next = false;
+    g->header_bytes = 0;
+    return next;
+  }
+  g->header_bytes += (size_t)(next - p);
+  if (g->header_bytes <= PM__HEADER_BLOCK_MAX)
+    return NULL;
+  /* Drop the rest of this header block, up to its blank line. */
+  const char *q = next;
+  while (q < g->end) {
+    const char *qn = memchr(q, '\n', (size_t)(g->end - q));
+    if (is_blank_line(q, (size_t)((qn ? qn : g->end) - q)))
+      break;
+    q = qn ? qn + 1 : g->end;
+  }
+  skip_range(&g->ed, (size_t)(p - g->data), (size_t)(q - g->data));
+  *g->flags |= PM_MAIL_PARTS_LIMIT;
+  g->header_bytes = 0;
+  return q;
+}
+
+/* A line that starts with "--": the delimiter of an open level closes the
+ * levels inside it, and opens a part. False when that part is one too
+ * many: the input is cut there. */
+static bool delimiter_line(scan *g, const char *p, size_t n, const char *next) {
+  for (size_t k = g->depth; k-- > 0;) {
+    bool closing;
+    if (!is_delimiter(p, n, &g->stack[k], &closing))
+      continue;
+    g->opaque = false;
+    if (closing) {
+      g->depth = k;
+    } else {
+      g->depth = k + 1;
+      g->in_header = true;
+      g->message_next = false;
+      g->header_bytes = (size_t)(next - p);
+      if (++g->parts > g->max_parts) {
+        g->end_at = (size_t)(p - g->data);
+        *g->flags |= PM_MAIL_PARTS_LIMIT;
+        return false;
+      }
+    }
+    break;
+  }
+  return true;
+}
+
+/* A Content-Type line p[0..n) (eol its end): a multipart or message/ type
+ * opens a level, or, past max_depth, is renamed so that GMime reads the
+ * part as opaque. */
+static void content_type_line(scan *g, const char *p, size_t n,
+                              const char *eol) {
+  size_t k = 12;
+  while (k < n && blank(p[k]))
+    k++;
+  if (k >= n || p[k] != ':')
+    return;
+  /* The value, with its folded continuation lines (bounded: a header block
+   * is at most PM__HEADER_BLOCK_MAX when in_header). */
+  const char *vend = eol, *end = g->end;
+  while (vend + 1 < end && (vend[1] == ' ' || vend[1] == '\t') &&
+         (size_t)(vend - p) < PM__HEADER_BLOCK_MAX) {
+    const char *more = memchr(vend + 1, '\n', (size_t)(end - vend - 1));
+    vend = more ? more : end;
+  }
+  const char *v = p + k + 1;
+  size_t vn = (size_t)(vend - v);
+  size_t t = 0;
+  while (t < vn && (blank(v[t]) || v[t] == '\n'))
+    t++;
+  bool multi = ci_eq(v + t, vn - t, "multipart");
+  bool message = !multi && ci_eq(v + t, vn - t, "message");
+  if (!multi && !message)
+    return;
+  if (g->depth >= g->max_depth) {
+    replace_byte(&g->ed, (size_t)((v + t) - g->data), 'x');
+    *g->flags |= PM_MAIL_PARTS_LIMIT;
+    g->opaque = true;
+    return;
+  }
+  level lv = {NULL, 0};
+  if (multi)
+    find_boundary(v + t, vn - t, &lv.b, &lv.n);
+  g->stack[g->depth++] = lv;
+  g->message_next = message && g->in_header;
+}
+
+/* Follows the structure line by line, up to the end or the part that is
+ * one too many. */
+static void scan_lines(scan *g) {
+  const char *p = g->data, *end = g->end;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *eol = nl ? nl : end;
+    const char *next = nl ? nl + 1 : end;
+    size_t n = (size_t)(eol - p);
+    if (g->in_header) {
+      const char *go_on = header_line(g, p, n, next);
+      if (go_on) {
+        p = go_on;
+        continue;
+      }
+    }
+    if (n >= 2 && p[0] == '-' && p[1] == '-') {
+      if (!delimiter_line(g, p, n, next))
+        return;
+    } else if (!g->opaque && (p[0] == 'C' || p[0] == 'c') &&
+               ci_eq(p, n, "content-type")) {
+      content_type_line(g, p, n, eol);
+    }
+    p = next;
+  }
+}
+
 bool pm__mime_guard(const char *data, size_t len, unsigned max_depth,
                     unsigned max_parts, char **copy, const char **view,
                     size_t *view_len, unsigned *flags) {
   *copy = NULL;
   *view = data;
   *view_len = len;
-  level *stack = malloc(((size_t)max_depth + 1) * sizeof *stack);
-  if (!stack)
+  scan g = {.data = data,
+            .end = data + len,
+            .max_depth = max_depth,
+            .max_parts = max_parts,
+            .end_at = len,
+            .in_header = true,
+            .ed = {.data = data, .len = len, .ok = true},
+            .flags = flags};
+  g.stack = malloc(((size_t)max_depth + 1) * sizeof *g.stack);
+  if (!g.stack)
     return false;
-  editor ed = {.data = data, .len = len, .ok = true};
-  size_t depth = 0, end_at = len;
-  unsigned long parts = 0;
-  bool opaque = false;   /* inside a renamed part: its inner headers are text */
-  bool in_header = true; /* in a header block (the input starts with one) */
-  bool message_next = false; /* this header block opened a message/ part */
-  size_t header_bytes = 0;
-  const char *p = data, *end = data + len;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *eol = nl ? nl : end;
-    const char *next = nl ? nl + 1 : end;
-    size_t n = (size_t)(eol - p), off = (size_t)(p - data);
-    if (in_header) {
-      if (n == 0 || (n == 1 && p[0] == '\r')) {
-        /* The blank line ends the block; an attached message's own header
-         * block follows at once. */
-        in_header = message_next;
-        message_next = false;
-        header_bytes = 0;
-        p = next;
-        continue;
-      }
-      header_bytes += (size_t)(next - p);
-      if (header_bytes > PM__HEADER_BLOCK_MAX) {
-        /* Drop the rest of this header block, up to its blank line. */
-        const char *q = next;
-        while (q < end) {
-          const char *qn = memchr(q, '\n', (size_t)(end - q));
-          size_t ql = (size_t)((qn ? qn : end) - q);
-          if (ql == 0 || (ql == 1 && q[0] == '\r'))
-            break;
-          q = qn ? qn + 1 : end;
-        }
-        skip_range(&ed, off, (size_t)(q - data));
-        *flags |= PM_MAIL_PARTS_LIMIT;
-        p = q;
-        header_bytes = 0;
-        continue;
-      }
-    }
-    if (n >= 2 && p[0] == '-' && p[1] == '-') {
-      for (size_t k = depth; k-- > 0;) {
-        bool closing;
-        if (!is_delimiter(p, n, &stack[k], &closing))
-          continue;
-        opaque = false;
-        if (closing) {
-          depth = k;
-        } else {
-          depth = k + 1;
-          in_header = true;
-          message_next = false;
-          header_bytes = (size_t)(next - p);
-          if (++parts > max_parts) {
-            end_at = off;
-            *flags |= PM_MAIL_PARTS_LIMIT;
-            goto done;
-          }
-        }
-        break;
-      }
-    } else if (!opaque && (p[0] == 'C' || p[0] == 'c') &&
-               ci_eq(p, n, "content-type")) {
-      size_t k = 12;
-      while (k < n && blank(p[k]))
-        k++;
-      if (k < n && p[k] == ':') {
-        /* The value, with its folded continuation lines (bounded: a
-         * header block is at most PM__HEADER_BLOCK_MAX when in_header). */
-        const char *vend = eol;
-        while (vend + 1 < end && (vend[1] == ' ' || vend[1] == '\t') &&
-               (size_t)(vend - p) < PM__HEADER_BLOCK_MAX) {
-          const char *more = memchr(vend + 1, '\n', (size_t)(end - vend - 1));
-          vend = more ? more : end;
-        }
-        const char *v = p + k + 1;
-        size_t vn = (size_t)(vend - v);
-        size_t t = 0;
-        while (t < vn && (blank(v[t]) || v[t] == '\n'))
-          t++;
-        bool multi = ci_eq(v + t, vn - t, "multipart");
-        bool message = !multi && ci_eq(v + t, vn - t, "message");
-        if (multi || message) {
-          if (depth >= max_depth) {
-            replace_byte(&ed, (size_t)((v + t) - data), 'x');
-            *flags |= PM_MAIL_PARTS_LIMIT;
-            opaque = true;
-          } else {
-            level lv = {NULL, 0};
-            if (multi)
-              find_boundary(v + t, vn - t, &lv.b, &lv.n);
-            stack[depth++] = lv;
-            message_next = message && in_header;
-          }
-        }
-      }
-    }
-    p = next;
-  }
-done:
-  free(stack);
-  if (ed.editing) {
-    copy_to(&ed, end_at);
-    if (!ed.ok) {
-      pm__buf_free(&ed.out);
+  scan_lines(&g);
+  free(g.stack);
+  editor *ed = &g.ed;
+  if (ed->editing) {
+    copy_to(ed, g.end_at);
+    if (!ed->ok) {
+      pm__buf_free(&ed->out);
       return false;
     }
-    *view_len = ed.out.len;
-    *copy = pm__buf_steal(&ed.out);
+    *view_len = ed->out.len;
+    *copy = pm__buf_steal(&ed->out);
     if (!*copy)
       return false;
     *view = *copy;
   } else {
-    *view_len = end_at;
+    *view_len = g.end_at;
   }
-  return ed.ok;
+  return ed->ok;
 }

@@ -338,65 +338,63 @@ static bool utf8_headers(const char *data, size_t len, pm__buf *out) {
          pm__buf_append(out, data + end, len - end);
 }
 
-pm_status pm__mime_extract(const char *data, size_t len,
-                           const pm_mail_limits *lim, pm_mail *m, pm__buf *body,
-                           pm_error *err) {
-  pm__mime_init();
+/* The stream GMime parses: the input within the guard's bounds, with its
+ * 8-bit headers as UTF-8. NULL when out of memory. */
+static GMimeStream *guarded_stream(const char *data, size_t len,
+                                   const pm_mail_limits *lim, pm_mail *m) {
   char *copy = NULL;
   const char *view;
   size_t view_len;
   if (!pm__mime_guard(data, len, lim->max_depth, lim->max_parts, &copy, &view,
                       &view_len, &m->flags))
-    return pm_error_set(err, PM_NOMEM, "out of memory");
+    return NULL;
   pm__buf hdr8 = {0};
   if (!utf8_headers(view, view_len, &hdr8)) {
     free(copy);
     pm__buf_free(&hdr8);
-    return pm_error_set(err, PM_NOMEM, "out of memory");
+    return NULL;
   }
   GMimeStream *stream =
       hdr8.data ? g_mime_stream_mem_new_with_buffer(hdr8.data, hdr8.len)
                 : g_mime_stream_mem_new_with_buffer(view, view_len);
   free(copy);
   pm__buf_free(&hdr8);
-  GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-  g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-  GMimeParserOptions *opts = g_mime_parser_options_new();
-  g_mime_parser_options_set_fallback_charsets(opts, FALLBACK_CHARSETS);
-  GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
-  pm_status rc = PM_OK;
-  if (!msg) {
-    /* GMime gave up on the headers: keep what follows the first blank
-     * line as the body, with nothing known about the sender. */
-    const char *p = data, *end = data + len, *b = end;
-    while (p < end) {
-      const char *nl = memchr(p, '\n', (size_t)(end - p));
-      if (!nl)
-        break;
-      const char *q = nl + 1;
-      if (q < end && *q == '\r')
-        q++;
-      if (q < end && *q == '\n') {
-        b = q + 1;
-        break;
-      }
-      p = nl + 1;
+  return stream;
+}
+
+/* GMime gave up on the headers: what follows the first blank line is the
+ * body, with nothing known about the sender. */
+static pm_status body_after_blank_line(const char *data, size_t len, pm_mail *m,
+                                       pm__buf *body, pm_error *err) {
+  const char *p = data, *end = data + len, *b = end;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl)
+      break;
+    const char *q = nl + 1;
+    if (q < end && *q == '\r')
+      q++;
+    if (q < end && *q == '\n') {
+      b = q + 1;
+      break;
     }
-    if (!pm__charset_decode(b, (size_t)(end - b), NULL, body, &m->flags))
-      rc = pm_error_set(err, PM_NOMEM, "out of memory");
-    goto done;
+    p = nl + 1;
   }
-  rc = read_headers(msg, m);
-  if (rc != PM_OK) {
-    pm_error_set(err, rc, "out of memory");
-    goto done;
-  }
+  if (!pm__charset_decode(b, (size_t)(end - b), NULL, body, &m->flags))
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  return PM_OK;
+}
+
+/* The text of the message: its text/plain part, or its HTML part as text
+ * when there is no plain one or the plain one is blank. */
+static pm_status text_body(GMimeMessage *msg, const pm_mail_limits *lim,
+                           pm_mail *m, pm__buf *body, pm_error *err) {
   GMimePart *plain, *html;
   find_text_parts(g_mime_message_get_mime_part(msg), lim->max_parts, &plain,
                   &html, &m->flags);
   if (!plain && !html) {
     m->flags |= PM_MAIL_NO_TEXT_PART;
-    goto done;
+    return PM_OK;
   }
   size_t start = body->len;
   unsigned fl = 0;
@@ -410,10 +408,33 @@ pm_status pm__mime_extract(const char *data, size_t len,
   }
   m->flags |= fl;
   if (!ok)
-    rc = pm_error_set(err, PM_NOMEM, "out of memory");
-done:
-  if (msg)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  return PM_OK;
+}
+
+pm_status pm__mime_extract(const char *data, size_t len,
+                           const pm_mail_limits *lim, pm_mail *m, pm__buf *body,
+                           pm_error *err) {
+  pm__mime_init();
+  GMimeStream *stream = guarded_stream(data, len, lim, m);
+  if (!stream)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+  g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+  GMimeParserOptions *opts = g_mime_parser_options_new();
+  g_mime_parser_options_set_fallback_charsets(opts, FALLBACK_CHARSETS);
+  GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
+  pm_status rc;
+  if (!msg) {
+    rc = body_after_blank_line(data, len, m, body, err);
+  } else {
+    rc = read_headers(msg, m);
+    if (rc != PM_OK)
+      pm_error_set(err, rc, "out of memory");
+    else
+      rc = text_body(msg, lim, m, body, err);
     g_object_unref(msg);
+  }
   g_mime_parser_options_free(opts);
   g_object_unref(parser);
   g_object_unref(stream);

@@ -566,68 +566,71 @@ static pm__line strip_decor(pm__line l) {
   }
 }
 
+/* The first words of a disclaimer's heading, and of its first sentence
+ * when it has no heading (lower case; matched case-insensitively). */
+static const char *const headings[] = {
+    "confidentiality notice",
+    "confidentiality note",
+    "confidentiality statement",
+    "confidentiality footer",
+    "confidential notice",
+    "notice of confidentiality",
+    "disclaimer",
+    "legal disclaimer",
+    "legal notice",
+    "privileged/confidential",
+    "privileged and confidential",
+    "privileged & confidential",
+    "confidential:",
+    "internet email confidentiality",
+    /* 免責 */
+    "\xE5\x85\x8D\xE8\xB2\xAC",
+    NULL,
+};
+static const char *const openings[] = {
+    "this e-mail",
+    "this email",
+    "this message",
+    "this communication",
+    "this transmission",
+    "this electronic",
+    "this mail",
+    "the information contained",
+    "the information in this",
+    "the information transmitted",
+    "the contents of this",
+    "the content of this",
+    "any views or opinions",
+    "if you are not the intended",
+    "if you have received this",
+    /* 本メール */
+    "\xE6\x9C\xAC\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
+    /* このメール */
+    "\xE3\x81\x93\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
+    /* 本電子メール */
+    "\xE6\x9C\xAC\xE9\x9B\xBB\xE5\xAD\x90\xE3\x83\xA1\xE3\x83"
+    "\xBC\xE3\x83\xAB",
+    /* この電子メール */
+    "\xE3\x81\x93\xE3\x81\xAE\xE9\x9B\xBB\xE5\xAD\x90\xE3\x83"
+    "\xA1\xE3\x83\xBC\xE3\x83\xAB",
+    /* 本eメール */
+    "\xE6\x9C\xAC\x65\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
+    /* 本メッセージ */
+    "\xE6\x9C\xAC\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83"
+    "\xBC\xE3\x82\xB8",
+    /* このメッセージ */
+    "\xE3\x81\x93\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82"
+    "\xBB\xE3\x83\xBC\xE3\x82\xB8",
+    /* 当メール */
+    "\xE5\xBD\x93\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
+    /* 本e-mail */
+    "\xE6\x9C\xAC\x65-mail",
+    /* このe-mail */
+    "\xE3\x81\x93\xE3\x81\xAE\x65-mail",
+    NULL,
+};
+
 bool pm__para_disclaimer(const pm__lines *t, size_t a, size_t b) {
-  static const char *const headings[] = {
-      "confidentiality notice",
-      "confidentiality note",
-      "confidentiality statement",
-      "confidentiality footer",
-      "confidential notice",
-      "notice of confidentiality",
-      "disclaimer",
-      "legal disclaimer",
-      "legal notice",
-      "privileged/confidential",
-      "privileged and confidential",
-      "privileged & confidential",
-      "confidential:",
-      "internet email confidentiality",
-      /* 免責 */
-      "\xE5\x85\x8D\xE8\xB2\xAC",
-      NULL,
-  };
-  static const char *const openings[] = {
-      "this e-mail",
-      "this email",
-      "this message",
-      "this communication",
-      "this transmission",
-      "this electronic",
-      "this mail",
-      "the information contained",
-      "the information in this",
-      "the information transmitted",
-      "the contents of this",
-      "the content of this",
-      "any views or opinions",
-      "if you are not the intended",
-      "if you have received this",
-      /* 本メール */
-      "\xE6\x9C\xAC\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
-      /* このメール */
-      "\xE3\x81\x93\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
-      /* 本電子メール */
-      "\xE6\x9C\xAC\xE9\x9B\xBB\xE5\xAD\x90\xE3\x83\xA1\xE3\x83"
-      "\xBC\xE3\x83\xAB",
-      /* この電子メール */
-      "\xE3\x81\x93\xE3\x81\xAE\xE9\x9B\xBB\xE5\xAD\x90\xE3\x83"
-      "\xA1\xE3\x83\xBC\xE3\x83\xAB",
-      /* 本eメール */
-      "\xE6\x9C\xAC\x65\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
-      /* 本メッセージ */
-      "\xE6\x9C\xAC\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83"
-      "\xBC\xE3\x82\xB8",
-      /* このメッセージ */
-      "\xE3\x81\x93\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82"
-      "\xBB\xE3\x83\xBC\xE3\x82\xB8",
-      /* 当メール */
-      "\xE5\xBD\x93\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB",
-      /* 本e-mail */
-      "\xE6\x9C\xAC\x65-mail",
-      /* このe-mail */
-      "\xE3\x81\x93\xE3\x81\xAE\x65-mail",
-      NULL,
-  };
   size_t first = a;
   while (first < b && pm__line_separator(pm__lines_at(t, first)))
     first++;

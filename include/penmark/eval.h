@@ -262,6 +262,8 @@ typedef struct {
  * times a second at most. */
 typedef void (*pm_eval_progress_fn)(const pm_eval_progress *p, void *ctx);
 
+/* BLAS threads are the caller's to set, as for pm_train (penmark/train.h):
+ * a run never changes them; `penmark eval` sets its --threads. */
 typedef struct {
   const pm_config *cfg; /* borrowed; NULL: the built-in defaults */
   unsigned threads;     /* training and scoring threads; 0: the cores */

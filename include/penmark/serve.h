@@ -15,7 +15,10 @@
  *
  * Threads: a pool of workers (libmicrohttpd's thread pool); each worker has
  * its own scorer (MeCab tagger, ICU iterator), created on its first request.
- * OpenBLAS is pinned to one thread: the workers are the parallelism.
+ * BLAS threads are the caller's to set, and should be 1 (the workers are
+ * the parallelism: a BLAS call fanned out over OpenBLAS's own threads would
+ * fight them for the cores); pm_serve_run never changes them, and
+ * `penmark serve` sets 1 before it starts.
  *
  * This module logs (one line per event, timestamped, never mail content)
  * through pm_serve_opts.log, standard error by default. It is the only

@@ -49,6 +49,13 @@ pm_status pm_tenant_check(const char *tenant, pm_error *err);
  * out of memory. */
 char *pm_store_path(const char *dir, const char *tenant);
 
+/* The other way: a store file DIR/NAME.db -> *dir (DIR; "." when the path
+ * has no directory, "/" for "/NAME.db") and *name (NAME, not checked as a
+ * tenant name), both malloc'd (free them, also on failure). PM_INVAL when
+ * the file name is not NAME.db, PM_NOMEM. */
+pm_status pm_store_path_split(const char *path, char **dir, char **name,
+                              pm_error *err);
+
 /* Opens the store of `tenant` under `dir`.
  * config_json is the canonical configuration (pm_config_to_json) and
  * config_hash its hash. With CREATE on a new file, both are recorded. On an

@@ -14,6 +14,11 @@
  * picks up the rest. The profiles that scorers read (statistics, profile
  * matrix inputs and calibration) change together, in the final transaction
  * of a run, never half-way.
+ *
+ * BLAS threads are the caller's to set (openblas_set_num_threads, once,
+ * before the call): pm_train and pm_train_impostor never change them. The
+ * writing thread's BLAS calls (the Gram matrix, the model at the end of a
+ * run) use as many as are set; the penmark command sets its --threads.
  */
 #ifndef PENMARK_TRAIN_H
 #define PENMARK_TRAIN_H

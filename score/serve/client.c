@@ -166,19 +166,20 @@ static bool parse_status_line(const char *p, size_t n, int *minor,
   return true;
 }
 
-int pm__http_parse_response(const char *data, size_t len, bool eof,
-                            pm__http_response *out, size_t *used,
-                            pm_error *err) {
-  memset(out, 0, sizeof *out);
-  size_t start = 0;
+/* The head of the final response (interim 1xx ones skipped): from
+ * data + *start to *end (its "\r\n\r\n"). 1 when found, 0 when more bytes
+ * are needed, -1 on a bad response (err says why). */
+static int final_head(const char *data, size_t len, bool eof, size_t *start,
+                      const char **end, int *minor, int *status,
+                      pm_error *err) {
   for (;;) {
-    const char *end = memmem(data + start, len - start, "\r\n\r\n", 4);
-    if (!end) {
-      if (len - start > MAX_HEAD) {
+    *end = memmem(data + *start, len - *start, "\r\n\r\n", 4);
+    if (!*end) {
+      if (len - *start > MAX_HEAD) {
         pm_error_set(err, PM_CORRUPT, "response head over %d bytes", MAX_HEAD);
         return -1;
       }
-      if (eof && len > start) {
+      if (eof && len > *start) {
         pm_error_set(err, PM_CORRUPT,
                      "connection closed inside a response "
                      "head");
@@ -186,93 +187,127 @@ int pm__http_parse_response(const char *data, size_t len, bool eof,
       }
       return 0;
     }
-    const char *p = data + start;
-    int minor, status;
-    if (!parse_status_line(p, (size_t)(end - p) + 2, &minor, &status)) {
+    const char *p = data + *start;
+    if (!parse_status_line(p, (size_t)(*end - p) + 2, minor, status)) {
       pm_error_set(err, PM_CORRUPT, "not an HTTP/1.x status line");
       return -1;
     }
-    size_t head_len = (size_t)(end - p) + 4;
-    if (status >= 100 && status < 200) { /* interim: skip */
-      start += head_len;
+    if (*status >= 100 && *status < 200) { /* interim: skip */
+      *start += (size_t)(*end - p) + 4;
       continue;
     }
-    const char *h = memmem(p, head_len, "\r\n", 2) + 2;
-    size_t hl = (size_t)(end + 2 - h);
-    out->status = status;
-    if (!(out->headers = malloc(hl + 1))) {
-      pm_error_set(err, PM_NOMEM, "out of memory");
-      return -1;
-    }
-    memcpy(out->headers, h, hl);
-    out->headers[hl] = '\0';
-    char v[128];
-    out->close = minor == 0;
-    if (pm__http_header(out, "Connection", v, sizeof v)) {
-      if (has_token(v, "close"))
-        out->close = true;
-      else if (has_token(v, "keep-alive"))
-        out->close = false;
-    }
-    const char *b = p + head_len;
-    size_t avail = len - start - head_len;
-    pm__buf body = {0};
-    int rc;
-    size_t body_used = 0;
-    uint64_t clen;
-    bool no_body = status == 204 || status == 304;
-    if (no_body) {
-      rc = 1;
-    } else if (pm__http_header(out, "Transfer-Encoding", v, sizeof v) &&
-               has_token(v, "chunked")) {
-      rc = dechunk(b, avail, &body, &body_used, err);
-      if (rc == 0 && eof) {
-        pm_error_set(err, PM_CORRUPT,
-                     "connection closed inside a chunked "
-                     "body");
-        rc = -1;
-      }
-    } else if (pm__http_header(out, "Content-Length", v, sizeof v)) {
-      if (!parse_size(v, 10, &clen) || v[strspn(v, "0123456789")]) {
-        pm_error_set(err, PM_CORRUPT, "bad Content-Length in response");
-        rc = -1;
-      } else if (clen > avail) {
-        rc = 0;
-        if (eof) {
-          pm_error_set(err, PM_CORRUPT,
-                       "connection closed after %zu of %llu body bytes", avail,
-                       (unsigned long long)clen);
-          rc = -1;
-        }
-      } else {
-        rc = pm__buf_append(&body, b, (size_t)clen) ? 1 : -1;
-        body_used = (size_t)clen;
-        if (rc < 0)
-          pm_error_set(err, PM_NOMEM, "out of memory");
-      }
-    } else {
-      /* Delimited by the end of the connection. */
-      out->close = true;
-      rc = eof ? (pm__buf_append(&body, b, avail) ? 1 : -1) : 0;
-      body_used = avail;
-      if (rc < 0)
-        pm_error_set(err, PM_NOMEM, "out of memory");
-    }
-    if (rc != 1) {
-      pm__buf_free(&body);
-      pm__http_response_free(out);
-      return rc;
-    }
-    out->body_len = body.len;
-    out->body = pm__buf_steal(&body);
-    if (!out->body) {
-      pm__http_response_free(out);
-      pm_error_set(err, PM_NOMEM, "out of memory");
-      return -1;
-    }
-    *used = start + head_len + body_used;
     return 1;
   }
+}
+
+/* The header lines of the head p..end into out, and whether the
+ * connection closes after the response. False when out of memory. */
+static bool take_headers(pm__http_response *out, const char *p, const char *end,
+                         int minor) {
+  size_t head_len = (size_t)(end - p) + 4;
+  const char *h = memmem(p, head_len, "\r\n", 2) + 2;
+  size_t hl = (size_t)(end + 2 - h);
+  if (!(out->headers = malloc(hl + 1)))
+    return false;
+  memcpy(out->headers, h, hl);
+  out->headers[hl] = '\0';
+  char v[128];
+  out->close = minor == 0;
+  if (pm__http_header(out, "Connection", v, sizeof v)) {
+    if (has_token(v, "close"))
+      out->close = true;
+    else if (has_token(v, "keep-alive"))
+      out->close = false;
+  }
+  return true;
+}
+
+/* The body that starts at b (avail bytes there): chunked, of a
+ * Content-Length, or up to the end of the connection. 1 when complete
+ * (*used: its bytes on the wire), 0 when more are needed, -1 on error. */
+static int take_body(pm__http_response *out, const char *b, size_t avail,
+                     bool eof, pm__buf *body, size_t *used, pm_error *err) {
+  char v[128];
+  uint64_t clen;
+  int rc;
+  if (out->status == 204 || out->status == 304)
+    return 1;
+  if (pm__http_header(out, "Transfer-Encoding", v, sizeof v) &&
+      has_token(v, "chunked")) {
+    rc = dechunk(b, avail, body, used, err);
+    if (rc == 0 && eof) {
+      pm_error_set(err, PM_CORRUPT,
+                   "connection closed inside a chunked "
+                   "body");
+      rc = -1;
+    }
+    return rc;
+  }
+  if (pm__http_header(out, "Content-Length", v, sizeof v)) {
+    if (!parse_size(v, 10, &clen) || v[strspn(v, "0123456789")]) {
+      pm_error_set(err, PM_CORRUPT, "bad Content-Length in response");
+      return -1;
+    }
+    if (clen > avail) {
+      if (!eof)
+        return 0;
+      pm_error_set(err, PM_CORRUPT,
+                   "connection closed after %zu of %llu body bytes", avail,
+                   (unsigned long long)clen);
+      return -1;
+    }
+    *used = (size_t)clen;
+    if (pm__buf_append(body, b, (size_t)clen))
+      return 1;
+    pm_error_set(err, PM_NOMEM, "out of memory");
+    return -1;
+  }
+  /* Delimited by the end of the connection. */
+  out->close = true;
+  *used = avail;
+  if (!eof)
+    return 0;
+  if (pm__buf_append(body, b, avail))
+    return 1;
+  pm_error_set(err, PM_NOMEM, "out of memory");
+  return -1;
+}
+
+int pm__http_parse_response(const char *data, size_t len, bool eof,
+                            pm__http_response *out, size_t *used,
+                            pm_error *err) {
+  memset(out, 0, sizeof *out);
+  size_t start = 0;
+  const char *end;
+  int minor, status;
+  int rc = final_head(data, len, eof, &start, &end, &minor, &status, err);
+  if (rc != 1)
+    return rc;
+  const char *p = data + start;
+  size_t head_len = (size_t)(end - p) + 4;
+  out->status = status;
+  if (!take_headers(out, p, end, minor)) {
+    pm_error_set(err, PM_NOMEM, "out of memory");
+    return -1;
+  }
+  pm__buf body = {0};
+  size_t body_used = 0;
+  rc = take_body(out, p + head_len, len - start - head_len, eof, &body,
+                 &body_used, err);
+  if (rc != 1) {
+    pm__buf_free(&body);
+    pm__http_response_free(out);
+    return rc;
+  }
+  out->body_len = body.len;
+  out->body = pm__buf_steal(&body);
+  if (!out->body) {
+    pm__http_response_free(out);
+    pm_error_set(err, PM_NOMEM, "out of memory");
+    return -1;
+  }
+  *used = start + head_len + body_used;
+  return 1;
 }
 
 char *pm__url_encode(const char *s) {

@@ -3,7 +3,6 @@
  * loop that turns signals into those (see include/penmark/serve.h). */
 #include "penmark/serve.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -90,14 +89,9 @@ static pm_status check_opts(const pm_serve_opts *o, pm_error *err) {
   return PM_OK;
 }
 
-pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
-                         pm_error *err) {
-  pm_status rc = check_opts(opts, err);
-  if (rc != PM_OK)
-    return rc;
-  pm_serve *s = calloc(1, sizeof *s);
-  if (!s)
-    return pm_error_set(err, PM_NOMEM, "out of memory");
+/* The options, completed with the defaults, and copies of the paths
+ * (the caller's may go away); false when out of memory. */
+static bool take_opts(pm_serve *s, const pm_serve_opts *opts) {
   s->opts = *opts;
   s->listen_fd = -1;
   atomic_init(&s->stopping, false);
@@ -117,47 +111,17 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
   s->start_ms = pm__mono_us() / 1000;
   if (!(s->socket_path = strdup(opts->socket_path)) ||
       !(s->store_dir = strdup(opts->store_dir)) ||
-      (opts->config_path && !(s->config_path = strdup(opts->config_path)))) {
-    rc = pm_error_set(err, PM_NOMEM, "out of memory");
-    goto fail;
-  }
+      (opts->config_path && !(s->config_path = strdup(opts->config_path))))
+    return false;
   s->opts.socket_path = s->socket_path;
   s->opts.store_dir = s->store_dir;
   s->opts.config_path = s->config_path;
   s->opts.log = s->log.fn;
+  return true;
+}
 
-  pm_config *cfg = NULL;
-  if (s->config_path &&
-      (rc = pm_config_load(s->config_path, &cfg, err)) != PM_OK)
-    goto fail;
-  if ((rc = pm__tenants_new(s->store_dir, cfg, &s->log, &s->metrics,
-                            &s->tenants, err)) != PM_OK)
-    goto fail;
-  pm__tenants_set_budget(s->tenants, s->opts.max_memory);
-  if (pm__worker_key_create(&s->worker_key) != 0) {
-    rc = pm_error_set(err, PM_NOMEM, "cannot create the worker key");
-    goto fail;
-  }
-  s->key_made = true;
-  /* The workers are the parallelism: a BLAS call that fanned out over
-   * OpenBLAS's own threads would fight them for the cores. The setting is
-   * process-wide; set it before any worker runs. */
-  openblas_set_num_threads(1);
-  check_fd_limit(s);
-
-  if ((rc = pm__guard_new(s->opts.max_connections, s->opts.timeout_s, &s->log,
-                          &s->guard, err)) != PM_OK ||
-      (rc = pm__guard_start(s->guard, err)) != PM_OK)
-    goto fail;
-  /* A deep queue: connections wait there while a burst is accepted, rather
-   * than being refused (EAGAIN); the kernel caps it at somaxconn. */
-  if ((rc = pm__socket_listen(s->socket_path, s->opts.socket_mode, 4096,
-                              &s->log, &s->listen_fd, &s->sock_id, err)) !=
-      PM_OK)
-    goto fail;
-  s->sock_made = true;
-  if ((rc = pm__tenants_start(s->tenants, err)) != PM_OK)
-    goto fail;
+/* libmicrohttpd on the listening socket, with the worker pool. */
+static pm_status start_http(pm_serve *s, pm_error *err) {
   /* ITC: needed by MHD_quiesce_daemon with a thread pool. poll, not
    * epoll: with epoll, libmicrohttpd 0.9.75 does not notice a client that
    * closes in the middle of a body until something else wakes the worker,
@@ -173,14 +137,56 @@ pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
       MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_s,
       MHD_OPTION_NOTIFY_COMPLETED, pm__serve_on_completed, s,
       MHD_OPTION_NOTIFY_CONNECTION, pm__serve_on_connection, s, MHD_OPTION_END);
-  if (!s->mhd) {
-    rc = pm_error_set(err, PM_INTERNAL,
-                      "cannot start the HTTP server on %s (see the messages "
-                      "above)",
-                      s->socket_path);
+  if (!s->mhd)
+    return pm_error_set(err, PM_INTERNAL,
+                        "cannot start the HTTP server on %s (see the messages "
+                        "above)",
+                        s->socket_path);
+  s->listen_fd = -1; /* libmicrohttpd's now, handed back by quiesce */
+  return PM_OK;
+}
+
+pm_status pm_serve_start(const pm_serve_opts *opts, pm_serve **out,
+                         pm_error *err) {
+  pm_status rc = check_opts(opts, err);
+  if (rc != PM_OK)
+    return rc;
+  pm_serve *s = calloc(1, sizeof *s);
+  if (!s)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  if (!take_opts(s, opts)) {
+    rc = pm_error_set(err, PM_NOMEM, "out of memory");
     goto fail;
   }
-  s->listen_fd = -1; /* libmicrohttpd's now, handed back by quiesce */
+  pm_config *cfg = NULL;
+  if (s->config_path &&
+      (rc = pm_config_load(s->config_path, &cfg, err)) != PM_OK)
+    goto fail;
+  if ((rc = pm__tenants_new(s->store_dir, cfg, &s->log, &s->metrics,
+                            &s->tenants, err)) != PM_OK)
+    goto fail;
+  pm__tenants_set_budget(s->tenants, s->opts.max_memory);
+  if (pm__worker_key_create(&s->worker_key) != 0) {
+    rc = pm_error_set(err, PM_NOMEM, "cannot create the worker key");
+    goto fail;
+  }
+  s->key_made = true;
+  check_fd_limit(s);
+
+  if ((rc = pm__guard_new(s->opts.max_connections, s->opts.timeout_s, &s->log,
+                          &s->guard, err)) != PM_OK ||
+      (rc = pm__guard_start(s->guard, err)) != PM_OK)
+    goto fail;
+  /* A deep queue: connections wait there while a burst is accepted, rather
+   * than being refused (EAGAIN); the kernel caps it at somaxconn. */
+  if ((rc = pm__socket_listen(s->socket_path, s->opts.socket_mode, 4096,
+                              &s->log, &s->listen_fd, &s->sock_id, err)) !=
+      PM_OK)
+    goto fail;
+  s->sock_made = true;
+  if ((rc = pm__tenants_start(s->tenants, err)) != PM_OK ||
+      (rc = start_http(s, err)) != PM_OK)
+    goto fail;
   pm__log_printf(&s->log, PM_LOG_INFO,
                  "penmark %s serving on %s (mode %04o): %u workers, max %u "
                  "connections, body limit %zu bytes (%zu in all), timeout %u "

@@ -103,10 +103,12 @@ static bool put_bound(pm__buf *out, double b) {
   return pm__buf_puts(out, s) && (strpbrk(s, ".e") || pm__buf_puts(out, ".0"));
 }
 
-bool pm__metrics_render(const pm__metrics_view *v, pm__buf *out) {
-  size_t before = out->len;
-  bool ok = true;
+/* Each section appends to out while ok; P prints one line of it. */
 #define P(...) (ok = ok && pm__buf_printf(out, __VA_ARGS__))
+
+/* The build, and the requests by status code, error class and verdict. */
+static bool render_requests(const pm__metrics_view *v, pm__buf *out) {
+  bool ok = true;
   if (v->version) {
     P("# TYPE penmark_build info\n");
     P("# HELP penmark_build The running penmark.\n");
@@ -142,6 +144,12 @@ bool pm__metrics_render(const pm__metrics_view *v, pm__buf *out) {
   for (int i = 0; i < PM__VERDICT_COUNT; i++)
     P("penmark_score_verdicts_total{verdict=\"%s\"} %llu\n", verdict_names[i],
       (unsigned long long)v->by_verdict[i]);
+  return ok;
+}
+
+/* The request duration histogram. */
+static bool render_latency(const pm__metrics_view *v, pm__buf *out) {
+  bool ok = true;
   P("# TYPE penmark_request_duration_seconds histogram\n");
   P("# UNIT penmark_request_duration_seconds seconds\n");
   P("# HELP penmark_request_duration_seconds Time from a request's headers "
@@ -162,6 +170,12 @@ bool pm__metrics_render(const pm__metrics_view *v, pm__buf *out) {
   P("penmark_request_duration_seconds_sum %llu.%06llu\n",
     (unsigned long long)(v->latency_sum_us / 1000000),
     (unsigned long long)(v->latency_sum_us % 1000000));
+  return ok;
+}
+
+/* The tenants: loaded, loads, evictions, memory, reloads. */
+static bool render_tenants(const pm__metrics_view *v, pm__buf *out) {
+  bool ok = true;
   P("# TYPE penmark_tenants_loaded gauge\n");
   P("# HELP penmark_tenants_loaded Tenants whose profiles are in memory.\n");
   P("penmark_tenants_loaded %lld\n", (long long)v->tenants_loaded);
@@ -199,6 +213,12 @@ bool pm__metrics_render(const pm__metrics_view *v, pm__buf *out) {
     (unsigned long long)v->reloads_ok);
   P("penmark_reloads_total{result=\"failed\"} %llu\n",
     (unsigned long long)v->reloads_failed);
+  return ok;
+}
+
+/* What is in flight now, and the end of the text. */
+static bool render_connections(const pm__metrics_view *v, pm__buf *out) {
+  bool ok = true;
   P("# TYPE penmark_requests_in_flight gauge\n");
   P("# HELP penmark_requests_in_flight Requests being received or "
     "answered.\n");
@@ -211,7 +231,15 @@ bool pm__metrics_render(const pm__metrics_view *v, pm__buf *out) {
     "memory.\n");
   P("penmark_request_body_bytes %llu\n", (unsigned long long)v->body_bytes);
   P("# EOF\n");
+  return ok;
+}
+
 #undef P
+
+bool pm__metrics_render(const pm__metrics_view *v, pm__buf *out) {
+  size_t before = out->len;
+  bool ok = render_requests(v, out) && render_latency(v, out) &&
+            render_tenants(v, out) && render_connections(v, out);
   if (!ok) {
     out->len = before;
     if (out->data)

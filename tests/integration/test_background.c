@@ -8,7 +8,6 @@
 #include "tests/support.h"
 
 #include <cJSON.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,20 +28,6 @@ static const char *const bg_writers[] = {
 
 static char *tmp, *cfg, *other_cfg, *bg;
 
-static int run(char **out, char **err, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-static int run(char **out, char **err, const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *cmd = NULL;
-  int n = vasprintf(&cmd, f, ap);
-  va_end(ap);
-  ck_assert_int_ge(n, 0);
-  int rc = pm_test_run(cmd, out, err);
-  free(cmd);
-  return rc;
-}
-
 static char *corpus_dir(const char *writer) {
   return pm_test_fmt("%s/sample/corpus/%s", pm_test_data_dir(), writer);
 }
@@ -52,9 +37,10 @@ static void build_background(void) {
   for (int i = 0; i < 4; i++)
     dirs[i] = corpus_dir(bg_writers[i]);
   char *err = NULL;
-  int rc = run(NULL, &err,
-               "%s background --out %s --config %s --label-by-dir %s %s %s %s",
-               pm_test_penmark(), bg, cfg, dirs[0], dirs[1], dirs[2], dirs[3]);
+  int rc = pm_test_runf(
+      NULL, &err,
+      "%s background --out %s --config %s --label-by-dir %s %s %s %s",
+      pm_test_penmark(), bg, cfg, dirs[0], dirs[1], dirs[2], dirs[3]);
   ck_assert_msg(rc == 0, "background failed (%d): %s", rc, err);
   free(err);
   for (int i = 0; i < 4; i++)
@@ -83,11 +69,11 @@ static void teardown(void) {
  * returns the exit status. */
 static int train_dana(const char *t, bool with_bg, char **err) {
   char *dir = corpus_dir(DANA);
-  int rc = run(NULL, err,
-               "%s train --tenant %s --store %s/stores --config %s "
-               "--label-by-dir %s%s %s",
-               pm_test_penmark(), t, tmp, cfg, with_bg ? "--background " : "",
-               with_bg ? bg : "", dir);
+  int rc = pm_test_runf(NULL, err,
+                        "%s train --tenant %s --store %s/stores --config %s "
+                        "--label-by-dir %s%s %s",
+                        pm_test_penmark(), t, tmp, cfg,
+                        with_bg ? "--background " : "", with_bg ? bg : "", dir);
   free(dir);
   return rc;
 }
@@ -95,10 +81,11 @@ static int train_dana(const char *t, bool with_bg, char **err) {
 /* Scores an inbound sample mail as dana's: the parsed result. */
 static cJSON *score_as_dana(const char *t, const char *mail) {
   char *out = NULL, *err = NULL;
-  int rc = run(&out, &err,
-               "%s score --tenant %s --store %s/stores --sender %s "
-               "%s/sample/inbound/%s",
-               pm_test_penmark(), t, tmp, DANA, pm_test_data_dir(), mail);
+  int rc =
+      pm_test_runf(&out, &err,
+                   "%s score --tenant %s --store %s/stores --sender %s "
+                   "%s/sample/inbound/%s",
+                   pm_test_penmark(), t, tmp, DANA, pm_test_data_dir(), mail);
   ck_assert_msg(rc == 0, "score failed (%d): %s", rc, err);
   cJSON *j = cJSON_Parse(out);
   ck_assert_msg(j != NULL, "not JSON: %s", out);
@@ -179,10 +166,10 @@ END_TEST
 START_TEST(other_configuration_refused) {
   char *dir = corpus_dir(DANA);
   char *err = NULL;
-  int rc = run(NULL, &err,
-               "%s train --tenant t --store %s/stores --config %s "
-               "--label-by-dir --background %s %s",
-               pm_test_penmark(), tmp, other_cfg, bg, dir);
+  int rc = pm_test_runf(NULL, &err,
+                        "%s train --tenant t --store %s/stores --config %s "
+                        "--label-by-dir --background %s %s",
+                        pm_test_penmark(), tmp, other_cfg, bg, dir);
   ck_assert_int_eq(rc, 1);
   ck_assert_msg(strstr(err, bg) && strstr(err, "configuration"), "%s", err);
   free(err);
@@ -193,10 +180,10 @@ END_TEST
 START_TEST(missing_background_refused) {
   char *dir = corpus_dir(DANA);
   char *err = NULL;
-  int rc = run(NULL, &err,
-               "%s train --tenant t --store %s/stores --config %s "
-               "--label-by-dir --background %s/nope.db %s",
-               pm_test_penmark(), tmp, cfg, tmp, dir);
+  int rc = pm_test_runf(NULL, &err,
+                        "%s train --tenant t --store %s/stores --config %s "
+                        "--label-by-dir --background %s/nope.db %s",
+                        pm_test_penmark(), tmp, cfg, tmp, dir);
   ck_assert_int_eq(rc, 1);
   ck_assert_msg(strstr(err, "nope.db") != NULL, "%s", err);
   free(err);
@@ -206,9 +193,9 @@ END_TEST
 
 START_TEST(eval_refuses_own_mail) {
   char *err = NULL;
-  int rc =
-      run(NULL, &err, "%s eval --config %s --background %s %s/sample/corpus",
-          pm_test_penmark(), cfg, bg, pm_test_data_dir());
+  int rc = pm_test_runf(NULL, &err,
+                        "%s eval --config %s --background %s %s/sample/corpus",
+                        pm_test_penmark(), cfg, bg, pm_test_data_dir());
   ck_assert_int_eq(rc, 1);
   ck_assert_msg(strstr(err, "holds") && strstr(err, bg), "%s", err);
   free(err);
@@ -233,11 +220,11 @@ START_TEST(flag_rate_sets_threshold) {
   cJSON *def = score_as_dana("withbg", "impostor-dana.whitfield-1.eml");
   char *out = NULL;
   err = NULL;
-  int rc =
-      run(&out, &err,
-          "%s score --tenant withbg --store %s/stores --sender %s "
-          "--flag-rate 0.3 %s/sample/inbound/impostor-dana.whitfield-1.eml",
-          pm_test_penmark(), tmp, DANA, pm_test_data_dir());
+  int rc = pm_test_runf(
+      &out, &err,
+      "%s score --tenant withbg --store %s/stores --sender %s "
+      "--flag-rate 0.3 %s/sample/inbound/impostor-dana.whitfield-1.eml",
+      pm_test_penmark(), tmp, DANA, pm_test_data_dir());
   ck_assert_msg(rc == 0, "%s", err);
   cJSON *wide = cJSON_Parse(out);
   ck_assert_ptr_nonnull(wide);
@@ -253,9 +240,9 @@ START_TEST(flag_rate_sets_threshold) {
   cJSON_Delete(def);
   cJSON_Delete(wide);
   err = NULL;
-  rc = run(NULL, &err,
-           "%s score --tenant withbg --store %s/stores --flag-rate 2 %s",
-           pm_test_penmark(), tmp, bg);
+  rc = pm_test_runf(
+      NULL, &err, "%s score --tenant withbg --store %s/stores --flag-rate 2 %s",
+      pm_test_penmark(), tmp, bg);
   ck_assert_int_eq(rc, 2);
   ck_assert_msg(strstr(err, "--flag-rate") != NULL, "%s", err);
   free(err);

@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,20 +51,6 @@ static world W;
 
 /* ---- helpers ---- */
 
-static int run(char **out, char **err, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-static int run(char **out, char **err, const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *cmd = NULL;
-  int n = vasprintf(&cmd, f, ap);
-  va_end(ap);
-  ck_assert_int_ge(n, 0);
-  int rc = pm_test_run(cmd, out, err);
-  free(cmd);
-  return rc;
-}
-
 static void copy_file(const char *from, const char *to) {
   size_t len = 0;
   char *d = pm_test_slurp(from, &len);
@@ -89,10 +74,10 @@ static char *fresh_store(const char *name) {
 /* The trainer's command line, with an optional environment prefix. */
 static int train(const char *env, const char *store, const char *in,
                  char **err) {
-  return run(NULL, err,
-             "%s '%s' train --tenant t --store '%s' --config '%s' "
-             "--min-mails 2 --threads 1 '%s'",
-             env, pm_test_penmark(), store, W.cfg, in);
+  return pm_test_runf(NULL, err,
+                      "%s '%s' train --tenant t --store '%s' --config '%s' "
+                      "--min-mails 2 --threads 1 '%s'",
+                      env, pm_test_penmark(), store, W.cfg, in);
 }
 
 /* Cuts the timing field off a score line and zeroes the time of the last
@@ -110,8 +95,8 @@ static void normalise(char *out) {
 /* The probe's score on store, normalised. malloc'd. */
 static char *probe_score(const char *store) {
   char *out = NULL, *err = NULL;
-  int rc = run(&out, &err, "'%s' score --tenant t --store '%s' '%s'",
-               pm_test_penmark(), store, W.probe);
+  int rc = pm_test_runf(&out, &err, "'%s' score --tenant t --store '%s' '%s'",
+                        pm_test_penmark(), store, W.probe);
   ck_assert_msg(rc == 0, "score on %s exited %d: %s", store, rc, err);
   normalise(out);
   free(err);
@@ -301,8 +286,8 @@ static unsigned long count_allocs(const char *args) {
   char *count = pm_test_fmt("%s/allocs.count", W.dir);
   char *env = alloc_env(0, false);
   char *err = NULL;
-  int rc = run(NULL, &err, "%s PM_FAIL_ALLOC_COUNT='%s' '%s' %s", env, count,
-               pm_test_penmark(), args);
+  int rc = pm_test_runf(NULL, &err, "%s PM_FAIL_ALLOC_COUNT='%s' '%s' %s", env,
+                        count, pm_test_penmark(), args);
   ck_assert_msg(rc == 0, "counting allocations: exit %d: %s", rc, err);
   check_no_leak(err, "counting allocations");
   free(err);
@@ -391,7 +376,8 @@ START_TEST(alloc_failure_score) {
     bool from = i + 3 >= np;
     char *out = NULL, *err = NULL;
     char *env = alloc_env(pts[i], from);
-    int rc = run(&out, &err, "%s '%s' %s", env, pm_test_penmark(), args);
+    int rc =
+        pm_test_runf(&out, &err, "%s '%s' %s", env, pm_test_penmark(), args);
     free(env);
     char *what = pm_test_fmt("score, allocation %lu of %lu failing%s", pts[i],
                              n, from ? " (and all after)" : "");

@@ -18,7 +18,6 @@
 #include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,20 +43,6 @@ static bool exists(const char *path) {
 }
 
 /* Runs a formatted command: exit status, stdout and stderr (malloc'd). */
-static int run(char **out, char **err, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-static int run(char **out, char **err, const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *cmd = NULL;
-  int n = vasprintf(&cmd, f, ap);
-  va_end(ap);
-  ck_assert_int_ge(n, 0);
-  int rc = pm_test_run(cmd, out, err);
-  free(cmd);
-  return rc;
-}
-
 static cJSON *parse_json(const char *text) {
   cJSON *j = cJSON_Parse(text);
   ck_assert_msg(j != NULL, "not JSON: %.400s", text);
@@ -78,9 +63,9 @@ static const char *str(const cJSON *o, const char *key) {
 
 static size_t corpus_files(void) {
   char *out = NULL;
-  int rc =
-      run(&out, NULL, "find '%s/sample/corpus' -type f -name '*.eml' | wc -l",
-          pm_test_data_dir());
+  int rc = pm_test_runf(&out, NULL,
+                        "find '%s/sample/corpus' -type f -name '*.eml' | wc -l",
+                        pm_test_data_dir());
   ck_assert_int_eq(rc, 0);
   size_t n = (size_t)strtoul(out, NULL, 10);
   free(out);
@@ -100,14 +85,16 @@ static void suite_setup(void) {
     return;
   root = pm_test_tmpdir();
   store = pm_test_fmt("%s/store", root);
-  train1_rc = run(&train1_out, &train1_err,
-                  "'%s' train --tenant demo --store '%s' '%s/sample/corpus' "
-                  "--json",
-                  pm_test_penmark(), store, pm_test_data_dir());
-  train2_rc = run(&train2_out, &train2_err,
-                  "'%s' train --tenant demo --store '%s' '%s/sample/corpus' "
-                  "--json",
-                  pm_test_penmark(), store, pm_test_data_dir());
+  train1_rc =
+      pm_test_runf(&train1_out, &train1_err,
+                   "'%s' train --tenant demo --store '%s' '%s/sample/corpus' "
+                   "--json",
+                   pm_test_penmark(), store, pm_test_data_dir());
+  train2_rc =
+      pm_test_runf(&train2_out, &train2_err,
+                   "'%s' train --tenant demo --store '%s' '%s/sample/corpus' "
+                   "--json",
+                   pm_test_penmark(), store, pm_test_data_dir());
 }
 
 static void suite_teardown(void) {
@@ -170,12 +157,13 @@ START_TEST(store_size) {
   ck_assert_int_eq(train1_rc, 0);
   char *out = NULL, *err = NULL;
   const char *d = pm_test_data_dir();
-  int rc = run(&out, &err,
-               "'%s' train --tenant three --store '%s' "
-               "'%s/sample/corpus/dana.whitfield@harborpine.example' "
-               "'%s/sample/corpus/makoto.takahashi@harborpine.example' "
-               "'%s/sample/corpus/margaret.osei@harborpine.example' --json",
-               pm_test_penmark(), store, d, d, d);
+  int rc =
+      pm_test_runf(&out, &err,
+                   "'%s' train --tenant three --store '%s' "
+                   "'%s/sample/corpus/dana.whitfield@harborpine.example' "
+                   "'%s/sample/corpus/makoto.takahashi@harborpine.example' "
+                   "'%s/sample/corpus/margaret.osei@harborpine.example' --json",
+                   pm_test_penmark(), store, d, d, d);
   ck_assert_msg(rc == 0, "train of three senders exited %d: %s", rc, err);
   cJSON *j = parse_json(out);
   ck_assert_double_eq(num(j, "senders_ready"), 3);
@@ -222,10 +210,10 @@ static cJSON *check_score_line(const char *line) {
 START_TEST(score_json_lines) {
   ck_assert_int_eq(train1_rc, 0);
   char *out = NULL, *err = NULL;
-  int rc =
-      run(&out, &err,
-          "'%s' score --tenant demo --store '%s' '%s'/sample/inbound/*.eml",
-          pm_test_penmark(), store, pm_test_data_dir());
+  int rc = pm_test_runf(
+      &out, &err,
+      "'%s' score --tenant demo --store '%s' '%s'/sample/inbound/*.eml",
+      pm_test_penmark(), store, pm_test_data_dir());
   ck_assert_msg(rc == 0, "score exited %d: %s", rc, err);
   ck_assert_uint_eq(pm_test_count_lines(out), 24);
   size_t genuine = 0, flagged = 0;
@@ -257,13 +245,13 @@ END_TEST
 START_TEST(score_missing_file) {
   ck_assert_int_eq(train1_rc, 0);
   char *out = NULL, *err = NULL;
-  int rc = run(&out, &err,
-               "'%s' score --tenant demo --store '%s' "
-               "'%s/sample/inbound/genuine-dana.whitfield-1.eml' "
-               "'%s/no-such-mail.eml' "
-               "'%s/sample/inbound/impostor-tomas.reyes-1.eml'",
-               pm_test_penmark(), store, pm_test_data_dir(), root,
-               pm_test_data_dir());
+  int rc = pm_test_runf(&out, &err,
+                        "'%s' score --tenant demo --store '%s' "
+                        "'%s/sample/inbound/genuine-dana.whitfield-1.eml' "
+                        "'%s/no-such-mail.eml' "
+                        "'%s/sample/inbound/impostor-tomas.reyes-1.eml'",
+                        pm_test_penmark(), store, pm_test_data_dir(), root,
+                        pm_test_data_dir());
   ck_assert_int_ne(rc, 0);
   ck_assert_int_lt(rc, 128); /* failed, not crashed */
   ck_assert_msg(strstr(err, "no-such-mail.eml"), "stderr: %s", err);
@@ -278,11 +266,11 @@ END_TEST
 START_TEST(score_sender_override) {
   ck_assert_int_eq(train1_rc, 0);
   char *out = NULL, *err = NULL;
-  int rc = run(&out, &err,
-               "'%s' score --tenant demo --store '%s' "
-               "--sender someone@elsewhere.example "
-               "'%s/sample/inbound/genuine-dana.whitfield-1.eml'",
-               pm_test_penmark(), store, pm_test_data_dir());
+  int rc = pm_test_runf(&out, &err,
+                        "'%s' score --tenant demo --store '%s' "
+                        "--sender someone@elsewhere.example "
+                        "'%s/sample/inbound/genuine-dana.whitfield-1.eml'",
+                        pm_test_penmark(), store, pm_test_data_dir());
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
   cJSON *j = parse_json(out);
   ck_assert_str_eq(str(j, "sender"), "someone@elsewhere.example");
@@ -297,8 +285,9 @@ END_TEST
 START_TEST(bad_tenant_usage) {
   char *out = NULL, *err = NULL;
   char *s = pm_test_fmt("%s/fresh", root);
-  int rc = run(&out, &err, "'%s' train --tenant '../x' --store '%s' '%s'",
-               pm_test_penmark(), s, pm_test_data_dir());
+  int rc =
+      pm_test_runf(&out, &err, "'%s' train --tenant '../x' --store '%s' '%s'",
+                   pm_test_penmark(), s, pm_test_data_dir());
   ck_assert_int_eq(rc, 2);
   ck_assert_msg(strstr(err, "../x") && strstr(err, "tenant"), "stderr: %s",
                 err);
@@ -306,15 +295,15 @@ START_TEST(bad_tenant_usage) {
   ck_assert(!exists(s));
   free(out);
   free(err);
-  rc = run(&out, &err, "'%s' score --tenant Acme --store '%s' '%s'",
-           pm_test_penmark(), store, pm_test_data_dir());
+  rc = pm_test_runf(&out, &err, "'%s' score --tenant Acme --store '%s' '%s'",
+                    pm_test_penmark(), store, pm_test_data_dir());
   ck_assert_int_eq(rc, 2);
   ck_assert_msg(strstr(err, "Acme"), "stderr: %s", err);
   free(out);
   free(err);
   /* no tenant at all */
-  rc = run(&out, &err, "'%s' train --store '%s' '%s'", pm_test_penmark(), s,
-           pm_test_data_dir());
+  rc = pm_test_runf(&out, &err, "'%s' train --store '%s' '%s'",
+                    pm_test_penmark(), s, pm_test_data_dir());
   ck_assert_int_eq(rc, 2);
   ck_assert(!exists(s));
   free(out);
@@ -328,11 +317,11 @@ START_TEST(missing_input_path) {
   char *cfg = pm_test_fmt("%s/small.json", dir);
   pm_test_write_file(cfg, SMALL_CONFIG, strlen(SMALL_CONFIG));
   char *out = NULL, *err = NULL;
-  int rc =
-      run(&out, &err,
-          "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
-          "'%s/not-here' '%s/sample/corpus/dana.whitfield@harborpine.example'",
-          pm_test_penmark(), dir, cfg, dir, pm_test_data_dir());
+  int rc = pm_test_runf(
+      &out, &err,
+      "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
+      "'%s/not-here' '%s/sample/corpus/dana.whitfield@harborpine.example'",
+      pm_test_penmark(), dir, cfg, dir, pm_test_data_dir());
   ck_assert_int_eq(rc, 1);
   ck_assert_msg(strstr(err, "not-here"), "stderr: %s", err);
   cJSON *j = parse_json(out);
@@ -342,10 +331,11 @@ START_TEST(missing_input_path) {
   free(out);
   free(err);
   /* the rest was trained: a second run finds it all */
-  rc = run(&out, &err,
-           "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
-           "'%s/sample/corpus/dana.whitfield@harborpine.example'",
-           pm_test_penmark(), dir, cfg, pm_test_data_dir());
+  rc =
+      pm_test_runf(&out, &err,
+                   "'%s' train --tenant t1 --store '%s/s' --config '%s' --json "
+                   "'%s/sample/corpus/dana.whitfield@harborpine.example'",
+                   pm_test_penmark(), dir, cfg, pm_test_data_dir());
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
   j = parse_json(out);
   ck_assert_double_eq(num(j, "mails_duplicate"), 40);
@@ -353,9 +343,9 @@ START_TEST(missing_input_path) {
   free(out);
   free(err);
   /* the hidden batch option refuses nonsense */
-  rc = run(&out, &err,
-           "'%s' train --tenant t1 --store '%s/s' --batch-mails 0 '%s'",
-           pm_test_penmark(), dir, cfg);
+  rc = pm_test_runf(
+      &out, &err, "'%s' train --tenant t1 --store '%s/s' --batch-mails 0 '%s'",
+      pm_test_penmark(), dir, cfg);
   ck_assert_int_eq(rc, 2);
   ck_assert_msg(strstr(err, "--batch-mails"), "stderr: %s", err);
   free(out);
@@ -372,13 +362,13 @@ START_TEST(paths_on_stdin) {
   pm_test_write_file(cfg, SMALL_CONFIG, strlen(SMALL_CONFIG));
   char *out = NULL, *err = NULL;
   /* "-": one path a line on standard input (files and directories) */
-  int rc =
-      run(&out, &err,
-          "{ find '%s/sample/corpus/dana.whitfield@harborpine.example' "
-          "-name '*.eml'; "
-          "echo '%s/sample/corpus/tomas.reyes@harborpine.example'; } | "
-          "'%s' train --tenant t2 --store '%s/s' --config '%s' --json -",
-          pm_test_data_dir(), pm_test_data_dir(), pm_test_penmark(), dir, cfg);
+  int rc = pm_test_runf(
+      &out, &err,
+      "{ find '%s/sample/corpus/dana.whitfield@harborpine.example' "
+      "-name '*.eml'; "
+      "echo '%s/sample/corpus/tomas.reyes@harborpine.example'; } | "
+      "'%s' train --tenant t2 --store '%s/s' --config '%s' --json -",
+      pm_test_data_dir(), pm_test_data_dir(), pm_test_penmark(), dir, cfg);
   ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
   cJSON *j = parse_json(out);
   ck_assert_double_eq(num(j, "mails_read"), 40 + 38);
@@ -428,8 +418,8 @@ static bool has_words(const char *s) {
 START_TEST(inspect_store) {
   ck_assert_int_eq(train1_rc, 0);
   char *out = NULL, *err = NULL;
-  int rc = run(&out, &err, "'%s' inspect --tenant demo --store '%s'",
-               pm_test_penmark(), store);
+  int rc = pm_test_runf(&out, &err, "'%s' inspect --tenant demo --store '%s'",
+                        pm_test_penmark(), store);
   ck_assert_msg(rc == 0, "inspect exited %d: %s", rc, err);
   cJSON *j = parse_json(out);
   const cJSON *schema = cJSON_GetObjectItemCaseSensitive(j, "schema_version");
@@ -471,10 +461,10 @@ START_TEST(inspect_store) {
   free(out);
   free(err);
 
-  rc = run(&out, &err,
-           "'%s' inspect --tenant demo --store '%s' "
-           "--sender dana.whitfield@harborpine.example",
-           pm_test_penmark(), store);
+  rc = pm_test_runf(&out, &err,
+                    "'%s' inspect --tenant demo --store '%s' "
+                    "--sender dana.whitfield@harborpine.example",
+                    pm_test_penmark(), store);
   ck_assert_msg(rc == 0, "inspect --sender exited %d: %s", rc, err);
   j = parse_json(out);
   const cJSON *habits = find_habits(j, "dana.whitfield@harborpine.example");
@@ -491,15 +481,16 @@ START_TEST(inspect_store) {
   free(err);
 
   /* an unknown sender and an unknown tenant fail with a message */
-  rc = run(&out, &err,
-           "'%s' inspect --tenant demo --store '%s' --sender nobody@x.example",
-           pm_test_penmark(), store);
+  rc = pm_test_runf(
+      &out, &err,
+      "'%s' inspect --tenant demo --store '%s' --sender nobody@x.example",
+      pm_test_penmark(), store);
   ck_assert_int_eq(rc, 1);
   ck_assert_msg(strstr(err, "sender"), "stderr: %s", err);
   free(out);
   free(err);
-  rc = run(&out, &err, "'%s' inspect --tenant nosuch --store '%s'",
-           pm_test_penmark(), store);
+  rc = pm_test_runf(&out, &err, "'%s' inspect --tenant nosuch --store '%s'",
+                    pm_test_penmark(), store);
   ck_assert_int_eq(rc, 1);
   ck_assert_msg(strstr(err, "nosuch"), "stderr: %s", err);
   free(out);
@@ -785,10 +776,10 @@ static void probe_scores(const char *store_dir, const char *in,
 static cJSON *train_to_end(const char *store_dir, const char *cfg,
                            const char *in) {
   char *out = NULL, *err = NULL;
-  int rc = run(&out, &err,
-               "'%s' train --tenant crash --store '%s' --config '%s' "
-               "--threads 1 --batch-mails " CRASH_BATCH " --json '%s'",
-               pm_test_penmark(), store_dir, cfg, in);
+  int rc = pm_test_runf(&out, &err,
+                        "'%s' train --tenant crash --store '%s' --config '%s' "
+                        "--threads 1 --batch-mails " CRASH_BATCH " --json '%s'",
+                        pm_test_penmark(), store_dir, cfg, in);
   ck_assert_msg(rc == 0, "train exited %d: %s", rc, err);
   cJSON *j = parse_json(out);
   free(out);

@@ -1092,12 +1092,51 @@ START_TEST(test_no_text_leak) {
 }
 END_TEST
 
+/* DIR/NAME.db back into DIR and NAME, as pm_store_path joins them. */
+static void expect_split(const char *path, const char *want_dir,
+                         const char *want_name) {
+  char *d = NULL, *n = NULL;
+  pm_error err;
+  pm_error_clear(&err);
+  ck_assert_msg(pm_store_path_split(path, &d, &n, &err) == PM_OK, "%s: %s",
+                path, pm_error_message(&err));
+  ck_assert_str_eq(d, want_dir);
+  ck_assert_str_eq(n, want_name);
+  free(d);
+  free(n);
+}
+
+START_TEST(test_path_split) {
+  expect_split("models/acme.db", "models", "acme");
+  expect_split("/var/lib/penmark/bg.db", "/var/lib/penmark", "bg");
+  expect_split("acme.db", ".", "acme");
+  expect_split("/acme.db", "/", "acme");
+  char *joined = pm_store_path("models", "acme");
+  expect_split(joined, "models", "acme");
+  free(joined);
+  const char *bad[] = {"acme", "acme.sqlite", ".db", "models/.db", "models/"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *d = NULL, *n = NULL;
+    pm_error err;
+    pm_error_clear(&err);
+    ck_assert_msg(pm_store_path_split(bad[i], &d, &n, &err) == PM_INVAL,
+                  "%s accepted", bad[i]);
+    ck_assert_msg(strstr(pm_error_message(&err), bad[i]) != NULL,
+                  "the message does not name %s: %s", bad[i],
+                  pm_error_message(&err));
+    free(d);
+    free(n);
+  }
+}
+END_TEST
+
 static Suite *store_suite(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_tenant_names);
+  tcase_add_test(tc, test_path_split);
   tcase_add_test(tc, test_create_reopen);
   tcase_add_test(tc, test_fingerprints);
   tcase_add_test(tc, test_senders);

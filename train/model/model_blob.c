@@ -108,6 +108,45 @@ static bool get_floats(const unsigned char **p, const unsigned char *end,
   return true;
 }
 
+static pm_status corrupt_error(pm_error *err) {
+  return pm_error_set(err, PM_CORRUPT, "model blob: truncated or damaged");
+}
+
+static pm_status nomem_error(pm_error *err) {
+  return pm_error_set(err, PM_NOMEM, "out of memory");
+}
+
+/* One sender's entry at *p (its address, then SENDER_FIXED bytes), moving
+ * *p past it. 1 when read, 0 when truncated or damaged, -1 when out of
+ * memory. */
+static int get_sender(const unsigned char **p, const unsigned char *end,
+                      pm__model_sender *s, uint32_t n_ready) {
+  const unsigned char *q = *p;
+  if (end - q < 4)
+    return 0;
+  uint32_t al = pm__get_u32(q);
+  q += 4;
+  if ((size_t)(end - q) < (size_t)al + SENDER_FIXED)
+    return 0;
+  s->address = malloc(al + 1);
+  if (!s->address)
+    return -1;
+  memcpy(s->address, q, al);
+  s->address[al] = '\0';
+  q += al;
+  s->mails = pm__get_u64(q);
+  s->last_trained = (int64_t)pm__get_u64(q + 8);
+  s->row = (int32_t)pm__get_u32(q + 16);
+  s->bias = pm__get_f32(q + 20);
+  s->imp_mean = pm__get_f32(q + 24);
+  s->norm_sd = pm__get_f32(q + 28);
+  s->gen_mean = pm__get_f32(q + 32);
+  s->surf_mean = pm__get_f32(q + 36);
+  s->surf_sd = pm__get_f32(q + 40);
+  *p = q + SENDER_FIXED;
+  return s->row >= -1 && s->row < (int32_t)n_ready;
+}
+
 pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
                            pm_error *err) {
   const unsigned char *p = blob, *end = p + len;
@@ -135,31 +174,11 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
   if (!m->senders)
     goto nomem;
   for (uint32_t i = 0; i < m->n_senders; i++) {
-    pm__model_sender *s = &m->senders[i];
-    if (end - p < 4)
-      goto corrupt;
-    uint32_t al = pm__get_u32(p);
-    p += 4;
-    if ((size_t)(end - p) < (size_t)al + SENDER_FIXED)
-      goto corrupt;
-    s->address = malloc(al + 1);
-    if (!s->address)
-      goto nomem;
-    memcpy(s->address, p, al);
-    s->address[al] = '\0';
-    p += al;
-    s->mails = pm__get_u64(p);
-    s->last_trained = (int64_t)pm__get_u64(p + 8);
-    s->row = (int32_t)pm__get_u32(p + 16);
-    s->bias = pm__get_f32(p + 20);
-    s->imp_mean = pm__get_f32(p + 24);
-    s->norm_sd = pm__get_f32(p + 28);
-    s->gen_mean = pm__get_f32(p + 32);
-    s->surf_mean = pm__get_f32(p + 36);
-    s->surf_sd = pm__get_f32(p + 40);
-    p += SENDER_FIXED;
-    if (s->row < -1 || s->row >= (int32_t)m->n_ready)
-      goto corrupt;
+    int got = get_sender(&p, end, &m->senders[i], m->n_ready);
+    if (got <= 0) {
+      pm__model_free(m);
+      return got < 0 ? nomem_error(err) : corrupt_error(err);
+    }
   }
   size_t r = m->n_ready;
   if (!get_floats(&p, end, &m->W, r * m->d) ||
@@ -192,10 +211,10 @@ pm_status pm__model_decode(const void *blob, size_t len, pm__model *m,
   return PM_OK;
 corrupt:
   pm__model_free(m);
-  return pm_error_set(err, PM_CORRUPT, "model blob: truncated or damaged");
+  return corrupt_error(err);
 nomem:
   pm__model_free(m);
-  return pm_error_set(err, PM_NOMEM, "out of memory");
+  return nomem_error(err);
 }
 
 double pm__model_probability(const pm__model *m, double u, uint32_t chars,

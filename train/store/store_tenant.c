@@ -45,6 +45,25 @@ pm_status pm_tenant_check(const char *tenant, pm_error *err) {
                                      : "must match [a-z0-9][a-z0-9._-]{0,63}");
 }
 
+pm_status pm_store_path_split(const char *path, char **dir, char **name,
+                              pm_error *err) {
+  *dir = *name = NULL;
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  size_t bl = strlen(base);
+  if (bl < 4 || strcmp(base + bl - 3, ".db") != 0)
+    return pm_error_set(err, PM_INVAL, "%s: expected a store file DIR/NAME.db",
+                        path);
+  if (!slash)
+    *dir = strdup(".");
+  else /* "/x.db": the root */
+    *dir = strndup(path, slash > path ? (size_t)(slash - path) : 1);
+  *name = strndup(base, bl - 3);
+  if (!*dir || !*name)
+    return pm_error_set(err, PM_NOMEM, "out of memory");
+  return PM_OK;
+}
+
 char *pm_store_path(const char *dir, const char *tenant) {
   if (!dir || !*dir || pm_tenant_check(tenant, NULL) != PM_OK)
     return NULL;
