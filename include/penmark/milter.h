@@ -95,10 +95,14 @@ pm_status pm_milter_policy_check(pm_milter_policy *p, pm_error *err);
 
 /* The filter's main: loads every tenant's profiles (a tenant whose store
  * cannot be read makes its mail fail open), starts the workers and
- * libmilter on the policy's socket, and returns after SIGTERM or SIGINT
- * once the mails in progress are done (at most the time limit plus a few
- * seconds). p must have passed pm_milter_policy_check; borrowed. PM_IO
- * when the socket or the log cannot be used. */
+ * libmilter on the policy's socket, and returns after SIGTERM, SIGINT or
+ * SIGHUP once the mails being decided are answered (each within the time
+ * limit); libmilter drops the connections of mails still being
+ * transferred (the MTA applies its milter_default_action). Once per
+ * process: p must have passed pm_milter_policy_check and, like the log
+ * file, is still read by libmilter's last threads until the process ends
+ * (free it just before exit, or not at all). PM_IO when the socket or the
+ * log cannot be used. */
 pm_status pm_milter_run(const pm_milter_policy *p, pm_error *err);
 
 #ifdef __cplusplus

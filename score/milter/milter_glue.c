@@ -2,6 +2,7 @@
  * a message (milter_msg.c) and a decision (milter_judge.c, on the workers),
  * and then into header changes and a reply; and pm_milter_run. The only
  * file of the module that knows libmilter. */
+#include <errno.h>
 #include <libmilter/mfapi.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,12 +15,26 @@
 /* libmilter's callbacks carry no user pointer: the one running filter. */
 static pm__mfilter *the;
 
-/* Mails between MAIL FROM and their end, for the graceful stop. */
+/* The graceful stop. libmilter (built with its pool of workers, as
+ * Debian's is) stops serving every connection as soon as it is told to
+ * stop: a mail whose end of message is being decided still gets its answer
+ * (the libmilter thread is in our callback), a mail still being
+ * transferred does not (the MTA applies milter_default_action). So the
+ * filter waits for the mails being decided, which the time limit bounds,
+ * and refuses new decisions once stopping. */
 static struct {
   pthread_mutex_t lock;
   pthread_cond_t idle;
-  unsigned n;
-} inflight = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+  unsigned deciding; /* mails in on_eom */
+  bool stopping;
+} run = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
+
+static bool stopping(void) {
+  pthread_mutex_lock(&run.lock);
+  bool s = run.stopping;
+  pthread_mutex_unlock(&run.lock);
+  return s;
+}
 
 typedef struct {
   bool trusted; /* the client's address is in trusted_networks */
@@ -38,10 +53,6 @@ static void end_mail(session *s) {
     return;
   pm__mmsg_free(s->m);
   s->m = NULL;
-  pthread_mutex_lock(&inflight.lock);
-  if (--inflight.n == 0)
-    pthread_cond_broadcast(&inflight.idle);
-  pthread_mutex_unlock(&inflight.lock);
 }
 
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -60,6 +71,8 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 }
 
 static sfsistat on_connect(SMFICTX *ctx, char *host, struct sockaddr *addr) {
+  if (stopping())
+    return SMFIS_ACCEPT;
   session *s = get_session(ctx);
   if (s)
     s->trusted = pm__netlist_match(&the->pol->trusted, addr);
@@ -71,11 +84,8 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv) {
   if (!s)
     return SMFIS_ACCEPT; /* out of memory: fail open, untouched */
   end_mail(s);
-  if (!(s->m = calloc(1, sizeof *s->m)))
+  if (stopping() || !(s->m = calloc(1, sizeof *s->m)))
     return SMFIS_ACCEPT;
-  pthread_mutex_lock(&inflight.lock);
-  inflight.n++;
-  pthread_mutex_unlock(&inflight.lock);
   const char *auth = smfi_getsymval(ctx, "{auth_authen}");
   if (s->trusted)
     s->m->skip_why = "trusted network";
@@ -179,7 +189,18 @@ static sfsistat on_eom(SMFICTX *ctx) {
     end_mail(s);
     return SMFIS_ACCEPT;
   }
-  decide(s->m, d);
+  pthread_mutex_lock(&run.lock);
+  bool go = !run.stopping;
+  run.deciding += go;
+  pthread_mutex_unlock(&run.lock);
+  if (go)
+    decide(s->m, d);
+  else
+    pm__mdecision_error(d, "stopping");
+  pthread_mutex_lock(&run.lock);
+  if (go && --run.deciding == 0)
+    pthread_cond_broadcast(&run.idle);
+  pthread_mutex_unlock(&run.lock);
   smfi_addheader(ctx, "X-Penmark-Verdict", d->verdict);
   if (d->reasons[0])
     smfi_addheader(ctx, "X-Penmark-Reasons", d->reasons);
@@ -204,20 +225,81 @@ static sfsistat on_close(SMFICTX *ctx) {
   return SMFIS_CONTINUE;
 }
 
-/* After libmilter stops taking connections: the mails in progress finish,
- * for at most their time limit and a few seconds. False when some did not
- * (their threads may still touch the filter: it is then not freed). */
-static bool wait_inflight(unsigned limit_ms) {
+/* After libmilter has stopped: no new decision starts, and the ones under
+ * way finish (each within the time limit; a second more for the answer). */
+static void wait_deciding(unsigned limit_ms) {
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += limit_ms / 1000 + 5;
-  pthread_mutex_lock(&inflight.lock);
+  until.tv_sec += limit_ms / 1000 + 2;
+  pthread_mutex_lock(&run.lock);
+  run.stopping = true;
   int rc = 0;
-  while (inflight.n > 0 && rc == 0)
-    rc = pthread_cond_timedwait(&inflight.idle, &inflight.lock, &until);
-  bool idle = inflight.n == 0;
-  pthread_mutex_unlock(&inflight.lock);
-  return idle;
+  while (run.deciding > 0 && rc == 0)
+    rc = pthread_cond_timedwait(&run.idle, &run.lock, &until);
+  pthread_mutex_unlock(&run.lock);
+}
+
+/* SIGTERM, SIGINT and SIGHUP stop the filter. libmilter takes them with
+ * sigwait in a thread of its own, but threads made before it (OpenBLAS's,
+ * at load time) do not block them, and a signal the kernel hands to one of
+ * those would end the process at once. So a handler catches them wherever
+ * they land and wakes a thread of ours, which asks libmilter to stop
+ * (smfi_stop is not async-signal-safe: never called in the handler). */
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int sig) {
+  char c = (char)sig;
+  int saved = errno;
+  if (write(stop_pipe[1], &c, 1) < 0) {
+    /* the pipe is full: a stop is pending already */
+  }
+  errno = saved;
+}
+
+static void *stopper(void *arg) {
+  char c = 0;
+  while (read(stop_pipe[0], &c, 1) < 0 && errno == EINTR)
+    ;
+  if (c != 0) { /* 0: the filter ends by itself */
+    pm__mlog(the ? the->log : stderr, "signal %d: stopping", c);
+    smfi_stop();
+  }
+  return NULL;
+}
+
+static bool stop_signals_start(pthread_t *t) {
+  if (pipe(stop_pipe) != 0)
+    return false;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN); /* a client gone is an error return, not an end */
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  bool ok = pthread_create(t, NULL, stopper, NULL) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return ok;
+}
+
+static void stop_signals_end(pthread_t t) {
+  char c = 0;
+  if (write(stop_pipe[1], &c, 1) == 1)
+    pthread_join(t, NULL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
+  stop_pipe[0] = stop_pipe[1] = -1;
 }
 
 static unsigned worker_count(const pm_milter_policy *p) {
@@ -268,21 +350,33 @@ pm_status pm_milter_run(const pm_milter_policy *p, pm_error *err) {
   if (p->log_path && !(log = fopen(p->log_path, "a")))
     return pm_error_set(err, PM_IO, "milter: log %s: cannot open", p->log_path);
   static pm__mfilter f;
+  pthread_t stop_thread;
   pm_status st = pm__mfilter_load(&f, p, log, err);
   if (st == PM_OK)
     st = pm__pool_start(&f, worker_count(p), p->max_connections, &f.pool, err);
-  if (st == PM_OK) {
-    the = &f;
-    st = serve(p, err);
-    bool idle = wait_inflight(p->time_limit_ms);
-    pm__mlog(log, idle ? "stopped" : "stopped, some mails unfinished");
-    if (!idle) /* libmilter threads may still use the filter */
-      return st;
+  if (st == PM_OK && !stop_signals_start(&stop_thread))
+    st = pm_error_set(err, PM_NOMEM, "milter: cannot set up the signals");
+  if (st != PM_OK) { /* libmilter never started: everything goes */
     pm__pool_stop(f.pool);
-    the = NULL;
+    pm__mfilter_free(&f);
+    if (log != stderr)
+      fclose(log);
+    return st;
   }
-  pm__mfilter_free(&f);
-  if (log != stderr)
-    fclose(log);
+  the = &f;
+  st = serve(p, err);
+  wait_deciding(p->time_limit_ms);
+  stop_signals_end(stop_thread); /* a second SIGTERM meanwhile: no matter */
+  pm__mlog(log, "stopped");
+  pm__pool_stop(f.pool); /* its workers finish mails past their limit */
+  f.pool = NULL;
+  /* libmilter's threads may still be in a callback of a mail being
+   * transferred: they read the policy and may log (a mail refused as
+   * "stopping"), never the tenants. So the profiles are freed; the filter,
+   * its log and its pointer to the policy stay until the process ends. */
+  for (size_t i = 0; i < f.n_tenants; i++) {
+    pm_profiles_free(f.tenants[i].prof);
+    f.tenants[i].prof = NULL;
+  }
   return st;
 }
