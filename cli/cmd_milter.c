@@ -24,7 +24,7 @@ static void usage(FILE *out) {
       "Fails open: a mail that cannot be scored in time is accepted with\n"
       "'X-Penmark-Verdict: error; <why>'; one the policy leaves alone gets\n"
       "'X-Penmark-Verdict: not_judged; <why>'. SIGTERM stops it once the\n"
-      "mails in progress are done.\n"
+      "mails being decided are answered.\n"
       "\n"
       "  --policy FILE         key = value settings (docs/postfix.md); the\n"
       "                        options below override them\n"
