@@ -34,7 +34,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g -ffp-contract=off -fno-strict-aliasing \
            $(WARN) -Iinclude -I. -Itests $(PKG_CFLAGS) -MMD -MP $(SAN_FLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN_FLAGS) $(LDFLAGS)
-LIBS    := $(PKG_LIBS) -lmecab -lstdc++ -lm -pthread
+LIBS    := $(PKG_LIBS) -lmilter -lmecab -lstdc++ -lm -pthread
 
 # `make asan check`: the goal `asan` switches every other goal of the same
 # command line to the sanitizer build.
@@ -103,7 +103,7 @@ $(LIBA): $(LIB_OBJ)
 
 $(PENMARK): $(CLI_OBJ) $(LIBA) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS) -lmilter
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
 
 $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_SUPPORT) $(LIBA) $(FLAGS_STAMP)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)

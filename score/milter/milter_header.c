@@ -115,3 +115,10 @@ void pm_milter_reasons_value(const pm_score_result *r, char *buf, size_t cap) {
       put_encoded(buf, cap, &len, t);
   }
 }
+
+void pm_milter_skip_value(const char *why, char *buf, size_t cap) {
+  size_t len = 0;
+  buf[0] = '\0';
+  put(buf, cap, &len, "not_judged; ", 12);
+  put_ascii_clean(buf, cap, &len, why ? why : "policy");
+}
