@@ -6,7 +6,8 @@
  * filter itself: a policy (which mail is judged, what is done with an
  * impersonation, the limits), read from a key = value file and the command
  * line, and pm_milter_run, which scores mail in-process from the tenants'
- * stores on a pool of workers until SIGTERM or SIGINT.
+ * stores on a pool of workers until SIGTERM or SIGINT, picking up what
+ * training publishes as the daemon does.
  *
  * The filter logs one line per event (timestamped, never mail text or
  * addresses) to the policy's log file, standard error by default.
@@ -94,15 +95,18 @@ pm_status pm_milter_policy_load(pm_milter_policy *p, const char *path,
 pm_status pm_milter_policy_check(pm_milter_policy *p, pm_error *err);
 
 /* The filter's main: loads every tenant's profiles (a tenant whose store
- * cannot be read makes its mail fail open), starts the workers and
- * libmilter on the policy's socket, and returns after SIGTERM, SIGINT or
- * SIGHUP once the mails being decided are answered (each within the time
- * limit); libmilter drops the connections of mails still being
- * transferred (the MTA applies its milter_default_action). Once per
- * process: p must have passed pm_milter_policy_check and, like the log
- * file, is still read by libmilter's last threads until the process ends
- * (free it just before exit, or not at all). PM_IO when the socket or the
- * log cannot be used. */
+ * cannot be read makes its mail fail open, and is tried again at most once
+ * a second), starts the workers and libmilter on the policy's socket, and
+ * returns after SIGTERM, SIGINT or SIGHUP once the mails being decided are
+ * answered (each within the time limit); libmilter drops the connections of
+ * mails still being transferred (the MTA applies its milter_default_action).
+ * Stores follow the daemon's reload rules (pm_serve_host): a store that
+ * training commits to or replaces is read again and swapped in without
+ * holding up a mail; SIGUSR1 makes every tenant be read again on its next
+ * mail. Once per process: p must have passed pm_milter_policy_check and,
+ * like the log file, is still read by libmilter's last threads until the
+ * process ends (free it just before exit, or not at all). PM_IO when the
+ * socket or the log cannot be used. */
 pm_status pm_milter_run(const pm_milter_policy *p, pm_error *err);
 
 #ifdef __cplusplus

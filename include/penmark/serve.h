@@ -20,9 +20,12 @@
  * fight them for the cores); pm_serve_run never changes them, and
  * `penmark serve` sets 1 before it starts.
  *
+ * The same tenant cache, without the HTTP side, serves other front ends
+ * that take mail another way (the milter): pm_serve_host, below.
+ *
  * This module logs (one line per event, timestamped, never mail content)
- * through pm_serve_opts.log, standard error by default. It is the only
- * part of the library that does.
+ * through pm_serve_opts.log, standard error by default; the milter, the
+ * other front end, logs through its own sink.
  */
 #ifndef PENMARK_SERVE_H
 #define PENMARK_SERVE_H
@@ -31,6 +34,8 @@
 #include <stddef.h>
 
 #include "penmark/error.h"
+#include "penmark/mail.h"
+#include "penmark/score.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -116,6 +121,52 @@ void pm_serve_free(pm_serve *srv);
  * handler), stop, free. Installs those signal handlers and ignores SIGPIPE
  * for the process. Returns PM_OK after a clean stop. */
 pm_status pm_serve_run(const pm_serve_opts *opts, pm_error *err);
+
+/* ---- scoring from a store directory, for other front ends ----
+ *
+ * The daemon's tenant cache and reload rules without its HTTP side: a
+ * tenant's profiles are loaded from STORE/<tenant>.db on its first mail,
+ * swapped for new ones when training commits to the store or replaces the
+ * file (looked at every PM_SERVE_CHECK_INTERVAL_MS, by a thread of the
+ * host's own; a mail is scored with the old profiles or the new, never
+ * waits for a reload, and a reload that fails keeps the old ones), and
+ * dropped by pm_serve_host_reload. Any thread may score at once: each
+ * keeps its own scorers, freed when the thread ends. */
+typedef struct pm_serve_host pm_serve_host;
+
+/* store_dir is copied; log NULL = pm_serve_log_stderr, log_ctx borrowed
+ * until pm_serve_host_free (loads, reloads and their failures are logged,
+ * repeated warnings limited as the daemon's). flag_rate as in
+ * pm_serve_opts (0: the default). *out is the caller's: pm_serve_host_free. */
+pm_status pm_serve_host_new(const char *store_dir, double flag_rate,
+                            pm_serve_log_fn log, void *log_ctx,
+                            pm_serve_host **out, pm_error *err);
+
+/* Scores mail for tenant (claimed: as pm_score_mail). A mail that cannot be
+ * judged is a verdict, as pm_score_mail's. Errors, with a message that
+ * names the tenant or the store, never the mail: PM_NOTFOUND no store for
+ * the tenant, PM_MISMATCH a store of another schema, PM_BUSY the store held
+ * by a writer, PM_NOMEM, PM_INTERNAL anything else. A failed load is
+ * retried at most once a second; the mails meanwhile get its error. */
+pm_status pm_serve_host_score(pm_serve_host *h, const char *tenant,
+                              const pm_mail *mail, const char *claimed,
+                              pm_score_result *out, pm_error *err);
+
+/* Loads tenant now, as its first mail would (a front end's start shows a
+ * broken store at once); *senders (may be NULL): its profiled senders.
+ * Errors as pm_serve_host_score. */
+pm_status pm_serve_host_load(pm_serve_host *h, const char *tenant,
+                             size_t *senders, pm_error *err);
+
+/* As SIGHUP for the daemon: every tenant is read again on its next mail;
+ * mails being scored finish with the profiles they hold. */
+void pm_serve_host_reload(pm_serve_host *h);
+
+/* Stops the store checker and frees everything. No mail may be under way,
+ * and the threads that scored must have ended (their scorers are freed as
+ * each ends; a thread still alive keeps its own until it ends, and must
+ * never score through h again). NULL is a no-op. */
+void pm_serve_host_free(pm_serve_host *h);
 
 #ifdef __cplusplus
 }

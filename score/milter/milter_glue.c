@@ -239,12 +239,14 @@ static void wait_deciding(unsigned limit_ms) {
   pthread_mutex_unlock(&run.lock);
 }
 
-/* SIGTERM, SIGINT and SIGHUP stop the filter. libmilter takes them with
- * sigwait in a thread of its own, but threads made before it (OpenBLAS's,
- * at load time) do not block them, and a signal the kernel hands to one of
- * those would end the process at once. So a handler catches them wherever
- * they land and wakes a thread of ours, which asks libmilter to stop
- * (smfi_stop is not async-signal-safe: never called in the handler). */
+/* SIGTERM, SIGINT and SIGHUP stop the filter (SIGHUP too: libmilter's own
+ * signal thread takes it as a stop, as every milter does); SIGUSR1 makes
+ * every tenant be read again. libmilter takes its signals with sigwait in a
+ * thread of its own, but threads made before it (OpenBLAS's, at load time)
+ * do not block them, and a signal the kernel hands to one of those would
+ * end the process at once. So a handler catches them wherever they land
+ * and wakes a thread of ours, which asks libmilter to stop or reloads
+ * (neither is async-signal-safe: never done in the handler). */
 static int stop_pipe[2] = {-1, -1};
 
 static void on_stop_signal(int sig) {
@@ -257,14 +259,24 @@ static void on_stop_signal(int sig) {
 }
 
 static void *stopper(void *arg) {
-  char c = 0;
-  while (read(stop_pipe[0], &c, 1) < 0 && errno == EINTR)
-    ;
-  if (c != 0) { /* 0: the filter ends by itself */
+  (void)arg;
+  for (;;) {
+    char c = 0;
+    ssize_t n;
+    while ((n = read(stop_pipe[0], &c, 1)) < 0 && errno == EINTR)
+      ;
+    if (n <= 0 || c == 0) /* 0: the filter ends by itself */
+      return NULL;
+    if (c == SIGUSR1) {
+      pm__mlog(the ? the->log : stderr, "signal %d: reloading every tenant", c);
+      if (the)
+        pm_serve_host_reload(the->host);
+      continue;
+    }
     pm__mlog(the ? the->log : stderr, "signal %d: stopping", c);
     smfi_stop();
+    return NULL;
   }
-  return NULL;
 }
 
 static bool stop_signals_start(pthread_t *t) {
@@ -278,12 +290,14 @@ static bool stop_signals_start(pthread_t *t) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
   signal(SIGPIPE, SIG_IGN); /* a client gone is an error return, not an end */
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGTERM);
   sigaddset(&block, SIGINT);
   sigaddset(&block, SIGHUP);
+  sigaddset(&block, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &block, &old);
   bool ok = pthread_create(t, NULL, stopper, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -297,6 +311,7 @@ static void stop_signals_end(pthread_t t) {
   signal(SIGTERM, SIG_DFL);
   signal(SIGINT, SIG_DFL);
   signal(SIGHUP, SIG_DFL);
+  signal(SIGUSR1, SIG_DFL);
   close(stop_pipe[0]);
   close(stop_pipe[1]);
   stop_pipe[0] = stop_pipe[1] = -1;
@@ -372,11 +387,10 @@ pm_status pm_milter_run(const pm_milter_policy *p, pm_error *err) {
   f.pool = NULL;
   /* libmilter's threads may still be in a callback of a mail being
    * transferred: they read the policy and may log (a mail refused as
-   * "stopping"), never the tenants. So the profiles are freed; the filter,
-   * its log and its pointer to the policy stay until the process ends. */
-  for (size_t i = 0; i < f.n_tenants; i++) {
-    pm_profiles_free(f.tenants[i].prof);
-    f.tenants[i].prof = NULL;
-  }
+   * "stopping"), never judge (only the workers, now gone, did). So the
+   * profiles go; the filter, its log and its pointer to the policy stay
+   * until the process ends. */
+  pm_serve_host_free(f.host);
+  f.host = NULL;
   return st;
 }

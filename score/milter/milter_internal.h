@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "penmark/milter.h"
 #include "penmark/score.h"
+#include "penmark/serve.h"
 #include "score/milter/milter_lists.h"
 
 struct pm_milter_policy {
@@ -53,8 +54,6 @@ bool pm__ratelimit_pass(pm__ratelimit *r, time_t now, unsigned long *left_out);
 
 typedef struct {
   char name[80];
-  pm_profiles *prof; /* NULL: its store could not be read */
-  char error[300];   /* why, for the error header */
 } pm__mtenant;
 
 typedef struct pm__pool pm__pool;
@@ -62,15 +61,18 @@ typedef struct pm__pool pm__pool;
 typedef struct {
   const pm_milter_policy *pol;
   FILE *log;
-  pm__mtenant *tenants;
+  pm_serve_host *host;  /* the tenants' profiles, with the daemon's reloads */
+  pm__mtenant *tenants; /* the policy's tenants, loaded at start */
   size_t n_tenants;
   pm__ratelimit rl_unmapped, rl_unprotected, rl_busy;
   pm__pool *pool;
 } pm__mfilter;
 
-/* Loads the profiles of every tenant of the policy (one, or those of the
- * map). A store that cannot be read is logged and kept as an error.
- * PM_NOMEM only. */
+/* Starts the tenant cache on the policy's store directory and loads every
+ * tenant of the policy (one, or those of the map); a store that cannot be
+ * read is logged (its mail fails open, and it is tried again). Stores
+ * that training changes are picked up as the daemon does (pm_serve_host).
+ * PM_NOMEM only (and what pm_serve_host_new returns). */
 pm_status pm__mfilter_load(pm__mfilter *f, const pm_milter_policy *pol,
                            FILE *log, pm_error *err);
 void pm__mfilter_free(pm__mfilter *f);
@@ -90,15 +92,10 @@ typedef struct {
   char log[600];      /* the log line ("" for none) */
 } pm__mdecision;
 
-/* Per-worker scorers, one per tenant of f (NULL where the tenant has no
- * profiles or the scorer could not be made). */
-pm_scorer **pm__mfilter_scorers_new(const pm__mfilter *f);
-void pm__mfilter_scorers_free(const pm__mfilter *f, pm_scorer **sc);
-
 /* Judges one mail as received (headers without X-Penmark-*, blank line,
  * body): tenant from the From: domain, protected senders, scoring. */
-void pm__mfilter_judge(pm__mfilter *f, pm_scorer **scorers, const char *raw,
-                       size_t len, pm__mdecision *d);
+void pm__mfilter_judge(pm__mfilter *f, const char *raw, size_t len,
+                       pm__mdecision *d);
 
 /* Fills d for a mail that fails open / is not judged (the log line too). */
 void pm__mdecision_error(pm__mdecision *d, const char *why);

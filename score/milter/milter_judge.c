@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "penmark/mail.h"
-#include "penmark/store.h"
+#include "penmark/serve.h"
 #include "score/milter/milter_internal.h"
 
 /* Unmapped domains and a full pool can come with every mail: one log line
@@ -25,25 +25,24 @@ static pm_status add_tenant(pm__mfilter *f, const char *name, size_t *cap,
   return PM_OK;
 }
 
-/* The profiles of one tenant; on failure the reason, logged once here and
- * carried by the error header of each of its mails. */
-static void load_tenant(pm__mfilter *f, pm__mtenant *t) {
+/* The host's lines (loads, reloads, their failures) in the milter's log. */
+static void host_log(pm_log_level level, const char *msg, void *ctx) {
+  pm__mfilter *f = ctx;
+  pm__mlog(f->log, "%s%s",
+           level == PM_LOG_ERROR  ? "error: "
+           : level == PM_LOG_WARN ? "warning: "
+                                  : "",
+           msg);
+}
+
+/* A tenant's first load, at start: a store that cannot be read shows in
+ * the log at once rather than with the first mail (which fails open). */
+static void load_tenant(pm__mfilter *f, const pm__mtenant *t) {
   pm_error err;
   pm_error_clear(&err);
-  pm_store *st = NULL;
-  if (pm_store_open(f->pol->store, t->name, PM_STORE_READ, NULL, 0, &st,
-                    &err) != PM_OK ||
-      pm_profiles_load(st, NULL, &t->prof, &err) != PM_OK) {
-    snprintf(t->error, sizeof t->error, "store unavailable: %s",
+  if (pm_serve_host_load(f->host, t->name, NULL, &err) != PM_OK)
+    pm__mlog(f->log, "tenant %s: store unavailable: %s", t->name,
              pm_error_message(&err));
-    pm__mlog(f->log, "tenant %s: %s", t->name, t->error);
-    pm_profiles_free(t->prof);
-    t->prof = NULL;
-  } else {
-    pm__mlog(f->log, "tenant %s: %zu senders", t->name,
-             pm_profiles_count(t->prof));
-  }
-  pm_store_close(st);
 }
 
 pm_status pm__mfilter_load(pm__mfilter *f, const pm_milter_policy *pol,
@@ -57,8 +56,8 @@ pm_status pm__mfilter_load(pm__mfilter *f, const pm_milter_policy *pol,
     rl[i]->interval = RATE_LIMIT_SECONDS;
   }
   size_t cap = 0;
-  pm_status st = PM_OK;
-  if (pol->tenant)
+  pm_status st = pm_serve_host_new(pol->store, 0.0, host_log, f, &f->host, err);
+  if (st == PM_OK && pol->tenant)
     st = add_tenant(f, pol->tenant, &cap, err);
   for (size_t i = 0; st == PM_OK && i < pol->map.n; i++)
     st = add_tenant(f, pol->map.e[i].tenant, &cap, err);
@@ -68,34 +67,12 @@ pm_status pm__mfilter_load(pm__mfilter *f, const pm_milter_policy *pol,
 }
 
 void pm__mfilter_free(pm__mfilter *f) {
-  for (size_t i = 0; i < f->n_tenants; i++)
-    pm_profiles_free(f->tenants[i].prof);
+  pm_serve_host_free(f->host);
   free(f->tenants);
   pm__ratelimit *rl[] = {&f->rl_unmapped, &f->rl_unprotected, &f->rl_busy};
   for (size_t i = 0; i < 3; i++)
     pthread_mutex_destroy(&rl[i]->lock);
   memset(f, 0, sizeof *f);
-}
-
-pm_scorer **pm__mfilter_scorers_new(const pm__mfilter *f) {
-  pm_scorer **sc = calloc(f->n_tenants ? f->n_tenants : 1, sizeof *sc);
-  for (size_t i = 0; sc && i < f->n_tenants; i++) {
-    const pm__mtenant *t = &f->tenants[i];
-    pm_error err;
-    if (t->prof &&
-        pm_scorer_new(pm_profiles_config(t->prof), &sc[i], &err) != PM_OK) {
-      pm__mlog(f->log, "tenant %s: no scorer: %s", t->name,
-               pm_error_message(&err));
-      sc[i] = NULL;
-    }
-  }
-  return sc;
-}
-
-void pm__mfilter_scorers_free(const pm__mfilter *f, pm_scorer **sc) {
-  for (size_t i = 0; sc && i < f->n_tenants; i++)
-    pm_scorer_free(sc[i]);
-  free(sc);
 }
 
 void pm__mdecision_error(pm__mdecision *d, const char *why) {
@@ -123,33 +100,46 @@ static void skip_logged(pm__mfilter *f, pm__ratelimit *rl, pm__mdecision *d,
              why, left_out);
 }
 
-/* The tenant index of a sender, -1 when the policy maps none. */
-static long tenant_of(const pm__mfilter *f, const char *sender) {
-  const char *name = f->pol->tenant;
-  if (!name) {
-    const char *at = strrchr(sender, '@');
-    name = at ? pm__tenant_map_find(&f->pol->map, at + 1) : NULL;
-  }
-  for (size_t i = 0; name && i < f->n_tenants; i++)
-    if (!strcmp(f->tenants[i].name, name))
-      return (long)i;
-  return -1;
+/* The tenant of a sender, NULL when the policy maps none. */
+static const char *tenant_of(const pm__mfilter *f, const char *sender) {
+  if (f->pol->tenant)
+    return f->pol->tenant;
+  const char *at = strrchr(sender, '@');
+  return at ? pm__tenant_map_find(&f->pol->map, at + 1) : NULL;
 }
 
-static void scored(const pm__mtenant *t, const pm_score_result *r,
+static void scored(const char *tenant, const pm_score_result *r,
                    pm__mdecision *d) {
   memset(d, 0, sizeof *d);
   d->out = PM__OUT_SCORED;
   d->impersonation = r->verdict == PM_VERDICT_IMPERSONATION;
-  pm_milter_verdict_value(r, t->name, d->verdict, sizeof d->verdict);
+  pm_milter_verdict_value(r, tenant, d->verdict, sizeof d->verdict);
   pm_milter_reasons_value(r, d->reasons, sizeof d->reasons);
   snprintf(d->log, sizeof d->log, "verdict=%s p=%.4f us=%lld tenant=%s",
            pm_verdict_name(r->verdict), r->probability,
-           (long long)r->elapsed_us, t->name);
+           (long long)r->elapsed_us, tenant);
 }
 
-void pm__mfilter_judge(pm__mfilter *f, pm_scorer **scorers, const char *raw,
-                       size_t len, pm__mdecision *d) {
+/* Scores with the tenant's current profiles; a tenant whose store cannot be
+ * read (or is being replaced by a broken one) fails open. */
+static void judge_tenant(pm__mfilter *f, const char *tenant,
+                         const pm_mail *mail, pm__mdecision *d) {
+  pm_error err;
+  pm_error_clear(&err);
+  pm_score_result r;
+  pm_status st = pm_serve_host_score(f->host, tenant, mail, NULL, &r, &err);
+  if (st == PM_OK) {
+    scored(tenant, &r, d);
+    return;
+  }
+  char why[700];
+  snprintf(why, sizeof why, "%s%s",
+           st == PM_NOMEM ? "" : "store unavailable: ", pm_error_message(&err));
+  pm__mdecision_error(d, why);
+}
+
+void pm__mfilter_judge(pm__mfilter *f, const char *raw, size_t len,
+                       pm__mdecision *d) {
   pm_error err;
   pm_error_clear(&err);
   pm_mail *mail = NULL;
@@ -158,23 +148,13 @@ void pm__mfilter_judge(pm__mfilter *f, pm_scorer **scorers, const char *raw,
     return;
   }
   const char *sender = pm_mail_sender(mail);
-  long ti = tenant_of(f, sender ? sender : "");
-  if (ti < 0) {
+  const char *tenant = tenant_of(f, sender ? sender : "");
+  if (!tenant)
     skip_logged(f, &f->rl_unmapped, d, "no tenant for the sender's domain");
-  } else if (f->pol->protected_senders.n &&
-             !pm__senders_has(&f->pol->protected_senders, sender)) {
+  else if (f->pol->protected_senders.n &&
+           !pm__senders_has(&f->pol->protected_senders, sender))
     skip_logged(f, &f->rl_unprotected, d, "not a protected sender");
-  } else if (!f->tenants[ti].prof) {
-    pm__mdecision_error(d, f->tenants[ti].error);
-  } else if (!scorers || !scorers[ti]) {
-    pm__mdecision_error(d, "no scorer");
-  } else {
-    pm_score_result r;
-    if (pm_score_mail(scorers[ti], f->tenants[ti].prof, mail, NULL, &r, &err) !=
-        PM_OK)
-      pm__mdecision_error(d, pm_error_message(&err));
-    else
-      scored(&f->tenants[ti], &r, d);
-  }
+  else
+    judge_tenant(f, tenant, mail, d);
   pm_mail_free(mail);
 }

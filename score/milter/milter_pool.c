@@ -57,14 +57,13 @@ static pm__job *take(pm__pool *p) {
 
 static void *worker(void *arg) {
   pm__pool *p = arg;
-  pm_scorer **sc = pm__mfilter_scorers_new(p->f);
   pm__job *j;
   while ((j = take(p))) {
     pthread_mutex_lock(&p->lock);
     bool wanted = !j->abandoned; /* timed out in the queue: not scored */
     pthread_mutex_unlock(&p->lock);
     if (wanted)
-      pm__mfilter_judge(p->f, sc, j->raw, j->len, &j->d);
+      pm__mfilter_judge(p->f, j->raw, j->len, &j->d);
     pthread_mutex_lock(&p->lock);
     p->jobs--;
     bool gone = j->abandoned;
@@ -74,8 +73,7 @@ static void *worker(void *arg) {
     if (gone)
       job_free(j);
   }
-  pm__mfilter_scorers_free(p->f, sc);
-  return NULL;
+  return NULL; /* the thread's scorers go with it (pm_serve_host) */
 }
 
 static pm_status pool_alloc(pm__pool *p, pm_error *err) {

@@ -7,7 +7,8 @@
 # once), protected senders, trusted networks (IPv4, IPv6) and authenticated
 # submission left alone, a policy file (and its errors, named FILE:LINE)
 # with command-line overrides, the time limit and the limit on mails being
-# scored (both fail open), and the graceful stop on SIGTERM.
+# scored (both fail open), and the graceful stop on SIGTERM. Last, the
+# reloads: a store published or replaced while the milter runs, SIGUSR1.
 # Usage: milter_flow.sh PENMARK DATA_DIR SCRIPT_DIR. Prints "milter-flow ok"
 # at the end; any failure exits non-zero with a message. A missing
 # miltertest is a failure (CI installs it), never a silent pass.
@@ -95,6 +96,7 @@ mt "$(echo "$mails" | grep impostor | head -1)" accept 1 0
 grep -q 'error: store unavailable' "$log" || fail "no fail-open log line"
 mtv() { VERDICT=$1; shift; mt "$@"; VERDICT=""; } # VERDICT MAIL ...
 . "$here/milter_policy_flow.sh"
+. "$here/milter_reload_flow.sh"
 reap
 echo "milter-flow ok: $(echo "$mails" | wc -l) mails," \
-  "$(grep -c impersonation "$tmp/expected") impersonations; policy checks ok"
+  "$(grep -c impersonation "$tmp/expected") impersonations; policy and reload checks ok"
