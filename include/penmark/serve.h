@@ -158,6 +158,13 @@ pm_status pm_serve_host_score(pm_serve_host *h, const char *tenant,
 pm_status pm_serve_host_load(pm_serve_host *h, const char *tenant,
                              size_t *senders, pm_error *err);
 
+/* Makes the calling thread's scorer for tenant's configuration now (a
+ * worker's start: its first mail then costs the scoring alone, not the
+ * making of a MeCab tagger). The scorer lives until the thread ends.
+ * Errors as pm_serve_host_score. */
+pm_status pm_serve_host_prepare(pm_serve_host *h, const char *tenant,
+                                pm_error *err);
+
 /* As SIGHUP for the daemon: every tenant is read again on its next mail;
  * mails being scored finish with the profiles they hold. */
 void pm_serve_host_reload(pm_serve_host *h);

@@ -57,6 +57,11 @@ static pm__job *take(pm__pool *p) {
 
 static void *worker(void *arg) {
   pm__pool *p = arg;
+  /* this thread's scorers now, so that its first mail is not slower */
+  for (size_t i = 0; i < p->f->n_tenants; i++) {
+    pm_error err;
+    pm_serve_host_prepare(p->f->host, p->f->tenants[i].name, &err);
+  }
   pm__job *j;
   while ((j = take(p))) {
     pthread_mutex_lock(&p->lock);

@@ -104,6 +104,17 @@ pm_status pm_serve_host_load(pm_serve_host *h, const char *tenant,
   return rc;
 }
 
+pm_status pm_serve_host_prepare(pm_serve_host *h, const char *tenant,
+                                pm_error *err) {
+  pm__snap *snap = NULL;
+  pm_status rc = acquire(h, tenant, &snap, err);
+  pm_scorer *scorer = NULL;
+  if (rc == PM_OK)
+    rc = pm__worker_scorer(h->worker_key, snap, h->flag_rate, &scorer, err);
+  pm__snap_release(snap);
+  return rc;
+}
+
 void pm_serve_host_reload(pm_serve_host *h) {
   pm__tenants_reset(h->tenants, false, NULL);
 }

@@ -73,7 +73,15 @@ mt() { # MAIL EXPECT FORGE QUARANTINE [NAME=VALUE...]: more -D definitions
     fail "$(basename "$m") ($e $*): $(cat "$tmp/mt.out")"
 }
 
+# the socket's permissions come from the umask (the unit's UMask=0007,
+# docs/postfix.md): owner and group may connect, nobody else (libmilter
+# makes it 0777 less the umask; the execute bit means nothing on a socket)
+mask=$(umask)
+umask 0007
 start report "$tmp/store"
+umask "$mask"
+mode=$(stat -c %a "$path")
+[ "$mode" = 770 ] || fail "milter socket mode $mode under umask 0007, not 770"
 for m in $mails; do mt "$m" accept 1 0; done
 grep 'verdict=' "$log" | sed 's/.*verdict=\([a-z_]*\).*/\1/' >"$tmp/got"
 cmp -s "$tmp/expected" "$tmp/got" || fail "milter verdicts differ from penmark score"
