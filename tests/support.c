@@ -372,3 +372,12 @@ void pm_test_need_sample(void) {
                 "training the sample corpus failed: %s (%s)",
                 pm_strerror(sample_rc), sample_msg);
 }
+
+double pm_test_json_number(const cJSON *j, const char *a, const char *b) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
+  if (b)
+    v = cJSON_GetObjectItemCaseSensitive(v, b);
+  ck_assert_msg(cJSON_IsNumber(v), "%s%s%s missing", a, b ? "." : "",
+                b ? b : "");
+  return v->valuedouble;
+}

@@ -3,6 +3,7 @@
 #ifndef PM_TESTS_SUPPORT_H
 #define PM_TESTS_SUPPORT_H
 
+#include <cJSON.h>
 #include <check.h>
 #include <stddef.h>
 
@@ -58,6 +59,10 @@ int pm_test_run(const char *cmd, char **out, char **err);
 /* pm_test_run on a printf-formatted command line. */
 int pm_test_runf(char **out, char **err, const char *f, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The number at j's member a, or a.b (b may be NULL); fails the test
+ * (naming the path) when it is missing or not a number. */
+double pm_test_json_number(const cJSON *j, const char *a, const char *b);
 
 /* Runs a suite with the given name and returns the number of failures; the
  * summary line is printed by Check. */
