@@ -111,8 +111,10 @@ $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_SUPPORT) $(LIBA)
 $(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(TEST_SUPPORT) $(LIBA) $(FLAGS_STAMP)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(filter %/serve_support.o,$^) $(TEST_SUPPORT) $(LIBA) $$(pkg-config --libs check) $(LIBS)
 
-# The daemon's suites, one per section, share tests/integration/serve_support.c.
-SERVE_SUITES := $(patsubst %,$(BUILD)/tests/integration/test_serve_%,results refusals load stop)
+# The daemon's suites, one per section, share tests/integration/serve_support.c
+# (the abuse and log suites its daemon start).
+SERVE_SUITES := $(patsubst %,$(BUILD)/tests/integration/test_serve_%,results refusals load stop abuse) \
+  $(BUILD)/tests/integration/test_no_mail_in_logs
 $(SERVE_SUITES): $(BUILD)/tests/integration/serve_support.o
 
 $(TEST_SUPPORT): tests/support.c $(FLAGS_STAMP)

@@ -343,3 +343,41 @@ char *pm_test_mail_text(const char *from, const char *msgid, const char *date,
                      "Content-Type: text/plain; charset=utf-8\n\n%s",
                      from, date, msgid, body);
 }
+
+char *pm_test_sample_root, *pm_test_sample_store;
+pm_train_summary pm_test_sample_sum;
+static pm_status sample_rc;
+static char sample_msg[512];
+
+void pm_test_sample_setup(void) {
+  if (pm_test_sample_root)
+    return;
+  pm_test_sample_root = pm_test_tmpdir();
+  pm_test_sample_store = pm_test_fmt("%s/store", pm_test_sample_root);
+  sample_rc = pm_test_train_sample(pm_test_sample_store, &pm_test_sample_sum,
+                                   sample_msg, sizeof sample_msg);
+}
+
+void pm_test_sample_teardown(void) {
+  pm_train_summary_free(&pm_test_sample_sum);
+  if (pm_test_sample_root)
+    pm_test_rmtree(pm_test_sample_root);
+  free(pm_test_sample_root);
+  free(pm_test_sample_store);
+  pm_test_sample_root = pm_test_sample_store = NULL;
+}
+
+void pm_test_need_sample(void) {
+  ck_assert_msg(sample_rc == PM_OK,
+                "training the sample corpus failed: %s (%s)",
+                pm_strerror(sample_rc), sample_msg);
+}
+
+double pm_test_json_number(const cJSON *j, const char *a, const char *b) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
+  if (b)
+    v = cJSON_GetObjectItemCaseSensitive(v, b);
+  ck_assert_msg(cJSON_IsNumber(v), "%s%s%s missing", a, b ? "." : "",
+                b ? b : "");
+  return v->valuedouble;
+}

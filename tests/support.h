@@ -3,6 +3,7 @@
 #ifndef PM_TESTS_SUPPORT_H
 #define PM_TESTS_SUPPORT_H
 
+#include <cJSON.h>
 #include <check.h>
 #include <stddef.h>
 
@@ -59,6 +60,10 @@ int pm_test_run(const char *cmd, char **out, char **err);
 int pm_test_runf(char **out, char **err, const char *f, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The number at j's member a, or a.b (b may be NULL); fails the test
+ * (naming the path) when it is missing or not a number. */
+double pm_test_json_number(const cJSON *j, const char *a, const char *b);
+
 /* Runs a suite with the given name and returns the number of failures; the
  * summary line is printed by Check. */
 int pm_test_run_suite(Suite *s);
@@ -77,8 +82,8 @@ void pm_test_strlist_free(pm_test_strlist *l);
 /* Adds the visible entries of dir (names, not paths), sorted by name. */
 void pm_test_list_dir(const char *dir, pm_test_strlist *out);
 
-/* The 24 inbound sample mails (the .eml files in data/sample/inbound), full paths,
- * sorted. */
+/* The 24 inbound sample mails (the .eml files in data/sample/inbound), full
+ * paths, sorted. */
 void pm_test_inbound_files(pm_test_strlist *out);
 
 /* A configuration with short hashed slices: the model is cheap to compute
@@ -99,6 +104,19 @@ void pm_test_train_opts(pm_train_opts *o, const char *dir, const char *tenant,
  * status, its message in msg; free the summary. */
 pm_status pm_test_train_sample(const char *store_dir, pm_train_summary *sum,
                                char *msg, size_t cap);
+
+/* The sample tenant, trained once per suite process by
+ * pm_test_sample_setup (an unchecked fixture: every forked test inherits
+ * it): pm_test_sample_root, a temporary directory, and in it
+ * pm_test_sample_store with tenant "demo" (pm_test_train_sample), and the
+ * training's summary. pm_test_sample_teardown removes it all. */
+extern char *pm_test_sample_root, *pm_test_sample_store;
+extern pm_train_summary pm_test_sample_sum;
+void pm_test_sample_setup(void); /* later calls do nothing */
+void pm_test_sample_teardown(void);
+/* Fails the test, with the training's status and message, when the
+ * sample's training failed. */
+void pm_test_need_sample(void);
 
 /* Opens a store read-only; fails the test when it cannot. */
 pm_store *pm_test_open_read(const char *dir, const char *tenant);

@@ -227,6 +227,12 @@ static pm_status load_moments(run *r, pm_error *err) {
  * duplicate, or recorded. */
 static pm_status take_item(run *r, const pm__item *it, pm_train_summary *sum,
                            pm_error *err) {
+  if (it->kind == PM__ITEM_NOMEM) {
+    /* nothing of it is recorded (the batch is rolled back): its
+     * fingerprint and vector were never made */
+    return pm_error_set(err, PM_NOMEM, "out of memory reading %s",
+                        it->message ? it->message : "a mail");
+  }
   sum->mails_read++;
   sum->bytes_read += it->bytes;
   if (it->kind == PM__ITEM_REJECT) {

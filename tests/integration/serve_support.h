@@ -1,5 +1,6 @@
 /* The helpers of the daemon's integration suites (test_serve_results,
- * test_serve_refusals, test_serve_load, test_serve_stop): the inbound
+ * test_serve_refusals, test_serve_load, test_serve_stop; the daemon part in
+ * test_serve_abuse and test_no_mail_in_logs too): the inbound
  * sample mail, its in-process scores, starting and stopping `penmark
  * serve`, and the fixture they share (the sample tenant trained once, and
  * one daemon on it). Test code only. */
@@ -80,7 +81,9 @@ char *srv_slurp(const char *path);
 /* Waits up to timeout_s for the daemon to exit; its exit status, or -1
  * (and a SIGKILL) when it did not. */
 int srv_daemon_wait(daemon_t *d, int timeout_s);
-/* Starts `penmark serve` and waits (generously) until it answers. */
+/* Starts `penmark serve` (--max-bytes MAX_BYTES, then extra's options,
+ * which win over it) with its log in SOCK.log (d->log), and waits
+ * (generously) until it answers. */
 void srv_daemon_start(daemon_t *d, const char *sock, const char *store_dir,
                       const char *extra);
 int srv_daemon_stop(daemon_t *d); /* SIGTERM, then its exit status */

@@ -202,15 +202,6 @@ START_TEST(eval_refuses_own_mail) {
 }
 END_TEST
 
-static double number(const cJSON *j, const char *a, const char *b) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
-  if (b)
-    v = cJSON_GetObjectItemCaseSensitive(v, b);
-  ck_assert_msg(cJSON_IsNumber(v), "%s%s%s missing", a, b ? "." : "",
-                b ? b : "");
-  return v->valuedouble;
-}
-
 /* --flag-rate moves the threshold to that share of the genuine table and
  * is reported with the rarity; a bad rate is a usage error. */
 START_TEST(flag_rate_sets_threshold) {
@@ -228,13 +219,14 @@ START_TEST(flag_rate_sets_threshold) {
   ck_assert_msg(rc == 0, "%s", err);
   cJSON *wide = cJSON_Parse(out);
   ck_assert_ptr_nonnull(wide);
-  ck_assert(number(def, "rarity", "flag_rate") == 0.01);
-  ck_assert(number(wide, "rarity", "flag_rate") == 0.3);
-  ck_assert(number(wide, "threshold", NULL) <= number(def, "threshold", NULL));
+  ck_assert(pm_test_json_number(def, "rarity", "flag_rate") == 0.01);
+  ck_assert(pm_test_json_number(wide, "rarity", "flag_rate") == 0.3);
+  ck_assert(pm_test_json_number(wide, "threshold", NULL) <=
+            pm_test_json_number(def, "threshold", NULL));
   /* the same score, whatever the rate */
-  ck_assert(number(wide, "probability", NULL) ==
-            number(def, "probability", NULL));
-  ck_assert(number(def, "rarity", "one_in") >= 1);
+  ck_assert(pm_test_json_number(wide, "probability", NULL) ==
+            pm_test_json_number(def, "probability", NULL));
+  ck_assert(pm_test_json_number(def, "rarity", "one_in") >= 1);
   free(out);
   free(err);
   cJSON_Delete(def);

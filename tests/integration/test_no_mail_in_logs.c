@@ -5,7 +5,7 @@
  * and a stop. The marker must appear in none of: the daemon's log, the
  * standard error (and summary) of `penmark train`, the standard error of
  * `penmark score`, in-process and through the daemon. */
-#include "score/serve/client.h"
+#include "tests/integration/serve_support.h"
 
 #include "tests/support.h"
 
@@ -24,15 +24,10 @@
 #define SMALL_CONFIG                                                           \
   "{\"families\":{\"char_ngrams\":{\"dim\":256},\"words\":{\"dim\":128},"      \
   "\"syntax\":{\"dim\":64}}}\n"
-#define MAX_BYTES 20000
+#define BODY_LIMIT 20000
 
-static char *root, *store, *sock, *log_path, *corpus;
-static pid_t daemon_pid;
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
+static char *root, *store, *sock, *corpus;
+static daemon_t d; /* its log: d.log */
 
 /* The marker may be nowhere in text (what names where it was looked). */
 static void check_clean(const char *text, const char *what) {
@@ -87,70 +82,21 @@ static void write_corpus(void) {
   free(p);
 }
 
-static void start_daemon(void) {
-  char *cmd = pm_test_fmt("exec '%s' serve --socket '%s' --store '%s' "
-                          "--threads 2 --max-bytes %d 2>>'%s'",
-                          pm_test_penmark(), sock, store, MAX_BYTES, log_path);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  free(cmd);
-  daemon_pid = pid;
-  for (int i = 0; i < 3000; i++) {
-    pm__http_conn c;
-    pm_error err;
-    pm__http_init(&c, sock, 2000, &err);
-    pm__http_response r;
-    bool ok = pm__http_request(&c, "GET", "/v1/health", NULL, NULL, 0, &r,
-                               &err) == PM_OK;
-    pm__http_free(&c);
-    if (ok) {
-      pm__http_response_free(&r);
-      return;
-    }
-    ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "penmark serve exited");
-    sleep_ms(20);
-  }
-  ck_abort_msg("penmark serve never answered");
-}
-
-static int stop_daemon(void) {
-  kill(daemon_pid, SIGTERM);
-  for (int i = 0; i < 3000; i++) {
-    int st;
-    if (waitpid(daemon_pid, &st, WNOHANG) == daemon_pid) {
-      daemon_pid = 0;
-      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    sleep_ms(20);
-  }
-  return -1;
-}
-
 static void setup(void) {
   root = pm_test_tmpdir();
   store = pm_test_fmt("%s/store", root);
   sock = pm_test_fmt("%s/s.sock", root);
-  log_path = pm_test_fmt("%s/serve.log", root);
   corpus = pm_test_fmt("%s/corpus", root);
   ck_assert_int_eq(mkdir(corpus, 0700), 0);
   write_corpus();
 }
 
 static void teardown(void) {
-  if (daemon_pid > 0) {
-    kill(daemon_pid, SIGKILL);
-    waitpid(daemon_pid, NULL, 0);
-  }
+  srv_daemon_free(&d);
   pm_test_rmtree(root);
   free(root);
   free(store);
   free(sock);
-  free(log_path);
   free(corpus);
 }
 
@@ -188,7 +134,8 @@ START_TEST(no_mail_text_in_logs) {
   free(out);
   free(err);
 
-  start_daemon();
+  srv_daemon_start(&d, sock, store,
+                   "--threads 2 --max-bytes " PM_STR(BODY_LIMIT));
   /* scored: each mail of the corpus, one of Ann's under Robert's name (an
    * impostor), one from a sender without a profile */
   for (int i = 0; i < 4; i++) {
@@ -202,11 +149,11 @@ START_TEST(no_mail_text_in_logs) {
         post("/v1/score?tenant=t&sender=nobody%40x.example", m, len), 200);
     /* logged failures: a tenant without a store, a body over the limit */
     ck_assert_int_eq(post("/v1/score?tenant=nosuch", m, len), 404);
-    char *big = malloc(MAX_BYTES + 1000);
+    char *big = malloc(BODY_LIMIT + 1000);
     memcpy(big, m, len);
-    for (size_t o = len; o + len < MAX_BYTES + 1000; o += len)
+    for (size_t o = len; o + len < BODY_LIMIT + 1000; o += len)
       memcpy(big + o, m, len);
-    ck_assert_int_eq(post("/v1/score?tenant=t", big, MAX_BYTES + 500), 413);
+    ck_assert_int_eq(post("/v1/score?tenant=t", big, BODY_LIMIT + 500), 413);
     free(big);
     free(m);
     free(p);
@@ -249,11 +196,11 @@ START_TEST(no_mail_text_in_logs) {
   free(out);
   free(err);
 
-  kill(daemon_pid, SIGHUP);
-  sleep_ms(300);
+  kill(d.pid, SIGHUP);
+  srv_sleep_ms(300);
   ck_assert_int_eq(post("/v1/score?tenant=t", bin, sizeof bin), 422);
-  ck_assert_int_eq(stop_daemon(), 0);
-  char *log = pm_test_slurp(log_path, NULL);
+  ck_assert_int_eq(srv_daemon_stop(&d), 0);
+  char *log = pm_test_slurp(d.log, NULL);
   ck_assert_ptr_nonnull(log);
   /* the paths that log were taken: a test that logged nothing would pass */
   ck_assert_msg(strstr(log, "request failed (413") &&

@@ -15,7 +15,7 @@
  *     SIGHUP (reload) every second: every answer is the one the same mail
  *     got before the load, health and metrics answer throughout.
  * The daemon's peak RSS is printed. No speed is asserted. */
-#include "score/serve/client.h"
+#include "tests/integration/serve_support.h"
 
 #include "tests/support.h"
 
@@ -45,14 +45,9 @@
 #define SLOW_CLIENTS 1000
 #define TIMEOUT_S 3
 
-static char *root, *store, *sock, *log_path, *mail;
+static char *root, *store, *sock, *mail;
 static size_t mail_len;
-static pid_t daemon_pid;
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
+static daemon_t d; /* its log: d.log */
 
 static double now_s(void) {
   struct timespec ts;
@@ -83,59 +78,20 @@ static int request(const char *method, const char *target, const char *body,
   return st;
 }
 
+/* The default body limit (25 MB: over the 2 MB mails of
+ * past_max_connections), not the suites' MAX_BYTES. */
 static void start_daemon(void) {
-  char *cmd = pm_test_fmt("exec '%s' serve --socket '%s' --store '%s' "
-                          "--threads 2 --max-connections %d --timeout %d "
-                          "2>>'%s'",
-                          pm_test_penmark(), sock, store, MAX_CONN, TIMEOUT_S,
-                          log_path);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  free(cmd);
-  daemon_pid = pid;
-  for (int i = 0; i < 3000; i++) {
-    pm__http_conn c;
-    pm_error err;
-    pm__http_init(&c, sock, 2000, &err);
-    pm__http_response r;
-    bool ok = pm__http_request(&c, "GET", "/v1/health", NULL, NULL, 0, &r,
-                               &err) == PM_OK;
-    pm__http_free(&c);
-    if (ok) {
-      pm__http_response_free(&r);
-      return;
-    }
-    ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "penmark serve exited");
-    sleep_ms(20);
-  }
-  ck_abort_msg("penmark serve never answered");
+  srv_daemon_start(&d, sock, store,
+                   "--threads 2 --max-bytes 25000000 --max-connections " PM_STR(
+                       MAX_CONN) " --timeout " PM_STR(TIMEOUT_S));
 }
 
 static bool daemon_alive(void) {
-  return daemon_pid > 0 && waitpid(daemon_pid, NULL, WNOHANG) == 0;
+  return d.pid > 0 && waitpid(d.pid, NULL, WNOHANG) == 0;
 }
 
 static int stop_daemon(void) {
-  if (daemon_pid <= 0)
-    return -1;
-  kill(daemon_pid, SIGTERM);
-  for (int i = 0; i < 6000; i++) {
-    int st;
-    if (waitpid(daemon_pid, &st, WNOHANG) == daemon_pid) {
-      daemon_pid = 0;
-      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    sleep_ms(20);
-  }
-  kill(daemon_pid, SIGKILL);
-  waitpid(daemon_pid, NULL, 0);
-  daemon_pid = 0;
-  return -1;
+  return srv_daemon_stop(&d);
 }
 
 static void setup(void) {
@@ -148,7 +104,6 @@ static void setup(void) {
   root = pm_test_tmpdir();
   store = pm_test_fmt("%s/store", root);
   sock = pm_test_fmt("%s/s.sock", root);
-  log_path = pm_test_fmt("%s/serve.log", root);
   char *cfg = pm_test_fmt("%s/small.json", root);
   pm_test_write_file(cfg, SMALL_CONFIG, strlen(SMALL_CONFIG));
   const char *data = pm_test_data_dir();
@@ -173,15 +128,11 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  if (daemon_pid > 0) {
-    kill(daemon_pid, SIGKILL);
-    waitpid(daemon_pid, NULL, 0);
-  }
+  srv_daemon_free(&d);
   pm_test_rmtree(root);
   free(root);
   free(store);
   free(sock);
-  free(log_path);
   free(mail);
 }
 
@@ -206,7 +157,7 @@ static int slow_client(void) {
 /* The daemon's peak memory (VmHWM), printed for the record (not
  * asserted); in kB, 0 when unknown. */
 static long print_peak_rss(const char *what) {
-  char *st_path = pm_test_fmt("/proc/%ld/status", (long)daemon_pid);
+  char *st_path = pm_test_fmt("/proc/%ld/status", (long)d.pid);
   char *st = pm_test_slurp(st_path, NULL);
   char *hwm = st ? strstr(st, "VmHWM:") : NULL;
   long kb = hwm ? strtol(hwm + 6, NULL, 10) : 0;
@@ -261,7 +212,7 @@ START_TEST(slow_clients_do_not_starve) {
               body ? body : "");
     free(body);
     ck_assert(daemon_alive());
-    sleep_ms(250);
+    srv_sleep_ms(250);
   }
   printf("slow clients: %d open at once, %zu closed by the daemon, %zu "
          "refused; well-formed: %zu of %zu answered\n",
@@ -312,10 +263,10 @@ START_TEST(slow_clients_do_not_starve) {
   print_peak_rss("slow clients");
 
   /* the log: bounded, whatever the number of slow connections */
-  size_t during = count_lines(log_path);
+  size_t during = count_lines(d.log);
   ck_assert_int_eq(stop_daemon(), 0);
-  size_t lines = count_lines(log_path);
-  char *log = pm_test_slurp(log_path, NULL);
+  size_t lines = count_lines(d.log);
+  char *log = pm_test_slurp(d.log, NULL);
   printf("log: %zu lines during the run, %zu after the stop, for %zu "
          "connections closed\n",
          during, lines, closed_by_daemon);
@@ -494,7 +445,7 @@ START_TEST(past_max_connections) {
     ck_assert_int_ge(early[i], 0);
     sender_init(&snd[i], early[i], lm, long_len);
   }
-  sleep_ms(100); /* accepted: they are the oldest */
+  srv_sleep_ms(100); /* accepted: they are the oldest */
   size_t refused = 0;
   for (int i = 0; i < CROWD; i++) {
     if (i == MAX_CONN / 2) /* half the limit in: the mails start */
@@ -512,7 +463,7 @@ START_TEST(past_max_connections) {
     for (int j = 0; j < EARLY; j++)
       all &= sender_pump(&snd[j]);
     if (!all)
-      sleep_ms(1);
+      srv_sleep_ms(1);
   }
   for (int j = 0; j < EARLY; j++)
     free(snd[j].data);
@@ -586,7 +537,7 @@ START_TEST(past_max_connections) {
    * by a connection that has gone (only the /metrics one is left) */
   double left = -1;
   for (int i = 0; i < 100 && (left = open_connections()) > 1; i++)
-    sleep_ms(50);
+    srv_sleep_ms(50);
   ck_assert_msg(left == 1, "%.0f connections still counted open", left);
   char *h = NULL;
   ck_assert_int_eq(request("GET", "/v1/health", NULL, 0, &h), 200);
@@ -657,7 +608,7 @@ static void *reload_client_main(void *arg) {
 }
 
 static size_t count_in_log(const char *needle) {
-  char *log = pm_test_slurp(log_path, NULL);
+  char *log = pm_test_slurp(d.log, NULL);
   size_t n = 0;
   for (const char *p = log; p && (p = strstr(p, needle)); p++)
     n++;
@@ -703,7 +654,7 @@ START_TEST(reload_under_load) {
   double t0 = now_s(), next_hup = t0 + 1;
   while (now_s() - t0 < seconds && (alive = daemon_alive())) {
     if (now_s() >= next_hup) {
-      kill(daemon_pid, SIGHUP);
+      kill(d.pid, SIGHUP);
       hups++;
       next_hup += 1;
     }
@@ -719,7 +670,7 @@ START_TEST(reload_under_load) {
         metric(b, "penmark_connections") >= 0)
       metrics_ok++;
     free(b);
-    sleep_ms(200);
+    srv_sleep_ms(200);
   }
   atomic_store(&w.stop, true);
   size_t asked = 0, right = 0, wrong = 0, failed = 0;

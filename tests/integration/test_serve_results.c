@@ -240,16 +240,6 @@ START_TEST(sighup_reloads_and_keeps_serving) {
 }
 END_TEST
 
-/* A cJSON number at a.b (b may be NULL); the test fails when missing. */
-static double json_number(const cJSON *j, const char *a, const char *b) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
-  if (b)
-    v = cJSON_GetObjectItemCaseSensitive(v, b);
-  ck_assert_msg(cJSON_IsNumber(v), "%s%s%s missing", a, b ? "." : "",
-                b ? b : "");
-  return v->valuedouble;
-}
-
 /* --flag-rate reaches every verdict the daemon gives: the same threshold
  * and verdict as `penmark score --flag-rate` in-process; a rate out of
  * (0, 0.5] is a usage error before anything starts. */
@@ -270,9 +260,9 @@ START_TEST(flag_rate_reaches_the_verdicts) {
     cJSON *b = cJSON_Parse(local);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
-    ck_assert(json_number(a, "rarity", "flag_rate") == 0.3);
-    ck_assert(json_number(a, "threshold", NULL) ==
-              json_number(b, "threshold", NULL));
+    ck_assert(pm_test_json_number(a, "rarity", "flag_rate") == 0.3);
+    ck_assert(pm_test_json_number(a, "threshold", NULL) ==
+              pm_test_json_number(b, "threshold", NULL));
     ck_assert_str_eq(
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "verdict")),
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "verdict")));

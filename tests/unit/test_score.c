@@ -15,34 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *g_root;  /* temporary directory of the shared store */
-static char *g_store; /* g_root/store: tenant "demo" */
-static pm_status g_rc;
-static char g_msg[512];
-static pm_train_summary g_sum;
-
-static void sample_setup(void) {
-  if (g_root)
-    return;
-  g_root = pm_test_tmpdir();
-  g_store = pm_test_fmt("%s/store", g_root);
-  g_rc = pm_test_train_sample(g_store, &g_sum, g_msg, sizeof g_msg);
-}
-
-static void sample_teardown_all(void) {
-  pm_train_summary_free(&g_sum);
-  if (g_root)
-    pm_test_rmtree(g_root);
-  free(g_root);
-  free(g_store);
-  g_root = g_store = NULL;
-}
-
-static void need_sample(void) {
-  ck_assert_msg(g_rc == PM_OK, "training the sample corpus failed: %s (%s)",
-                pm_strerror(g_rc), g_msg);
-}
-
 /* Some ASCII letters in a row: the text says something in words. */
 static bool has_word(const char *s) {
   int run = 0;
@@ -55,9 +27,9 @@ static bool has_word(const char *s) {
 }
 
 START_TEST(sample_accuracy) {
-  need_sample();
+  pm_test_need_sample();
   pm_test_model m;
-  pm_test_model_open(g_store, "demo", &m);
+  pm_test_model_open(pm_test_sample_store, "demo", &m);
   ck_assert_uint_eq(pm_profiles_count(m.p), 6);
   double th = pm_profiles_threshold(m.p);
   ck_assert_msg(th > 0.0 && th < 1.0, "threshold %g", th);
@@ -117,9 +89,9 @@ START_TEST(sample_accuracy) {
 END_TEST
 
 START_TEST(sample_verdicts) {
-  need_sample();
+  pm_test_need_sample();
   pm_test_model m;
-  pm_test_model_open(g_store, "demo", &m);
+  pm_test_model_open(pm_test_sample_store, "demo", &m);
   char *genuine = pm_test_fmt("%s/sample/inbound/genuine-dana.whitfield-2.eml",
                               pm_test_data_dir());
   pm_score_result own, r;
@@ -169,7 +141,7 @@ static Suite *score_suite(void) {
   Suite *s = suite_create("score");
   TCase *tc = tcase_create("sample");
   tcase_set_timeout(tc, 600);
-  tcase_add_unchecked_fixture(tc, sample_setup, NULL);
+  tcase_add_unchecked_fixture(tc, pm_test_sample_setup, NULL);
   tcase_add_test(tc, sample_accuracy);
   tcase_add_test(tc, sample_verdicts);
   suite_add_tcase(s, tc);
@@ -178,7 +150,7 @@ static Suite *score_suite(void) {
 
 int main(void) {
   int failed = pm_test_run_suite(score_suite());
-  sample_teardown_all();
+  pm_test_sample_teardown();
   pm_library_shutdown();
   return failed != 0;
 }

@@ -159,54 +159,27 @@ static bool examples_name(const pm_train_summary *s, const char *what) {
 
 /* ---- the sample corpus, trained once with the default configuration ---- */
 
-static char *g_root;  /* temporary directory of the shared store */
-static char *g_store; /* g_root/store: tenant "demo" */
-static pm_status g_rc;
-static char g_msg[512];
-static pm_train_summary g_sum;
-
-static void sample_setup(void) {
-  if (g_root)
-    return;
-  g_root = pm_test_tmpdir();
-  g_store = pm_test_fmt("%s/store", g_root);
-  g_rc = pm_test_train_sample(g_store, &g_sum, g_msg, sizeof g_msg);
-}
-
-static void sample_teardown_all(void) {
-  pm_train_summary_free(&g_sum);
-  if (g_root)
-    pm_test_rmtree(g_root);
-  free(g_root);
-  free(g_store);
-  g_root = g_store = NULL;
-}
-
-static void need_sample(void) {
-  ck_assert_msg(g_rc == PM_OK, "training the sample corpus failed: %s (%s)",
-                pm_strerror(g_rc), g_msg);
-}
-
 START_TEST(sample_summary) {
-  need_sample();
+  pm_test_need_sample();
   corpus c;
   corpus_load(&c);
-  ck_assert_uint_eq(g_sum.mails_read, c.total);
-  ck_assert_uint_eq(g_sum.mails_trained + g_sum.mails_duplicate +
-                        g_sum.mails_rejected,
-                    g_sum.mails_read);
+  ck_assert_uint_eq(pm_test_sample_sum.mails_read, c.total);
+  ck_assert_uint_eq(pm_test_sample_sum.mails_trained +
+                        pm_test_sample_sum.mails_duplicate +
+                        pm_test_sample_sum.mails_rejected,
+                    pm_test_sample_sum.mails_read);
   /* the corpus is clean: every mail is trained, none is a copy */
-  ck_assert_uint_eq(g_sum.mails_trained, c.total);
-  ck_assert_uint_eq(g_sum.mails_rejected, 0);
-  ck_assert_uint_eq(g_sum.n_examples, 0);
-  ck_assert_uint_eq(g_sum.input_errors, 0);
-  ck_assert_uint_eq(g_sum.bytes_read, c.bytes);
-  ck_assert_uint_eq(g_sum.senders, 6);
-  ck_assert_uint_eq(g_sum.senders_ready, 6);
-  ck_assert_uint_eq(g_sum.senders_updated, 6);
+  ck_assert_uint_eq(pm_test_sample_sum.mails_trained, c.total);
+  ck_assert_uint_eq(pm_test_sample_sum.mails_rejected, 0);
+  ck_assert_uint_eq(pm_test_sample_sum.n_examples, 0);
+  ck_assert_uint_eq(pm_test_sample_sum.input_errors, 0);
+  ck_assert_uint_eq(pm_test_sample_sum.bytes_read, c.bytes);
+  ck_assert_uint_eq(pm_test_sample_sum.senders, 6);
+  ck_assert_uint_eq(pm_test_sample_sum.senders_ready, 6);
+  ck_assert_uint_eq(pm_test_sample_sum.senders_updated, 6);
 
   /* the rows agree: one per sender, with that sender's number of files */
-  pm_store *st = pm_test_open_read(g_store, "demo");
+  pm_store *st = pm_test_open_read(pm_test_sample_store, "demo");
   pm_store_sender *list = NULL;
   size_t n = 0;
   pm_error err;
@@ -311,14 +284,14 @@ static bool in_sorted(const char *w, void *ctx) {
 }
 
 START_TEST(sample_privacy) {
-  need_sample();
+  pm_test_need_sample();
   corpus c;
   corpus_load(&c);
   /* what any trained store holds anyway (schema, configuration JSON, meta
    * keys, blob kinds) is not mail text: a store trained on two other
    * mails shows it */
-  char *empty_dir = pm_test_fmt("%s/baseline", g_root);
-  char *mails = pm_test_fmt("%s/baseline-mail", g_root);
+  char *empty_dir = pm_test_fmt("%s/baseline", pm_test_sample_root);
+  char *mails = pm_test_fmt("%s/baseline-mail", pm_test_sample_root);
   ck_assert_int_eq(mkdir(mails, 0755), 0);
   char *m1 = pm_test_fmt("%s/1.eml", mails),
        *m2 = pm_test_fmt("%s/2.eml", mails);
@@ -385,8 +358,8 @@ START_TEST(sample_privacy) {
 
   /* the store's bytes: the file and its write-ahead log, each scanned once
    * for any of the words */
-  char *db = pm_test_fmt("%s/demo.db", g_store),
-       *wal = pm_test_fmt("%s/demo.db-wal", g_store);
+  char *db = pm_test_fmt("%s/demo.db", pm_test_sample_store),
+       *wal = pm_test_fmt("%s/demo.db-wal", pm_test_sample_store);
   size_t dlen = 0, wlen = 0;
   char *dbytes = pm_test_slurp(db, &dlen), *wbytes = pm_test_slurp(wal, &wlen);
   ck_assert_ptr_nonnull(dbytes);
@@ -1205,7 +1178,7 @@ static Suite *train_suite(void) {
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("sample");
   tcase_set_timeout(tc, 600);
-  tcase_add_unchecked_fixture(tc, sample_setup, NULL);
+  tcase_add_unchecked_fixture(tc, pm_test_sample_setup, NULL);
   tcase_add_test(tc, sample_summary);
   tcase_add_test(tc, sample_privacy);
   suite_add_tcase(s, tc);
@@ -1230,7 +1203,7 @@ static Suite *train_suite(void) {
 
 int main(void) {
   int failed = pm_test_run_suite(train_suite());
-  sample_teardown_all();
+  pm_test_sample_teardown();
   pm_library_shutdown();
   return failed != 0;
 }
