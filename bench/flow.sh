@@ -6,13 +6,16 @@
 #     scoring alone: parse, features, profile);
 #   - `penmark serve`: one HTTP request per mail over the unix socket, timed
 #     by curl (connection, upload, scoring, answer);
-#   - `penmark milter`: one milter conversation per mail through miltertest
-#     (connect, headers, body, end of message, reply), the mean over the run
+#   - `penmark milter`: one milter conversation per mail (connect,
+#     headers, body, end of message, reply) by build/bench/milterload, which
+#     scores the same mails in its own process with the library in turn, so
+#     that the milter's cost over in-process scoring is read off one run;
 #     and the scoring part from the milter's own log (us=).
-# Usage: bench/flow.sh PENMARK   Environment: ROUNDS (default 10).
+# Usage: bench/flow.sh PENMARK [BUILD]   Environment: ROUNDS (default 10).
 set -eu
 penmark=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 rounds=${ROUNDS:-10}
+milterload=$(cd "${2:-build}" && pwd)/bench/milterload
 here=$(cd "$(dirname "$0")" && pwd)
 data=$(pwd)/data
 tmp=$(mktemp -d)
@@ -44,7 +47,7 @@ while [ $i -lt "$rounds" ]; do
   xargs "$penmark" score --tenant demo --store "$tmp/store" <"$tmp/list"
   i=$((i + 1))
 done | sed 's/.*"elapsed_us":\([0-9]*\).*/\1/' >"$tmp/inproc"
-printf '%-34s ' "in-process scoring (elapsed_us)"
+printf '%-34s ' "penmark score (fresh process)"
 stats <"$tmp/inproc"
 
 # 2. penmark serve over its unix socket
@@ -68,22 +71,14 @@ kill "$spid"
 wait "$spid" 2>/dev/null || true
 spid=""
 
-# 3. penmark milter through miltertest
-if command -v miltertest >/dev/null; then
-  "$penmark" milter --socket "unix:$tmp/m.sock" --tenant demo --store "$tmp/store" \
-    --log "$tmp/milter.log" &
-  mpid=$!
-  while [ ! -S "$tmp/m.sock" ]; do sleep 0.1; done
-  t0=$(date +%s%N)
-  out=$(miltertest -s "$here/milter_rounds.lua" -D "SOCK=unix:$tmp/m.sock" \
-    -D "LIST=$tmp/list" -D "ROUNDS=$rounds")
-  t1=$(date +%s%N)
-  n=$(echo "$out" | sed -n 's/^mails: //p')
-  awk -v t0="$t0" -v t1="$t1" -v n="$n" 'BEGIN {
-    printf "%-34s mean %8.0f us   (%d mails, %.2f s in all)\n",
-      "penmark milter (miltertest, mean)", (t1 - t0) / 1000 / n, n, (t1 - t0) / 1e9 }'
-  printf '%-34s ' "  of which scoring (milter log)"
-  sed -n 's/.* us=\([0-9]*\).*/\1/p' "$tmp/milter.log" | stats
-else
-  echo "penmark milter: miltertest not installed, skipped"
-fi
+# 3. penmark milter through its protocol, against the library in this
+# process on the same mails (build/bench/milterload)
+"$penmark" milter --socket "unix:$tmp/m.sock" --tenant demo --store "$tmp/store" \
+  --log "$tmp/milter.log" &
+mpid=$!
+for _ in $(seq 100); do [ -S "$tmp/m.sock" ] && break; sleep 0.1; done
+# shellcheck disable=SC2046
+"$milterload" --socket "unix:$tmp/m.sock" --store "$tmp/store" --tenant demo \
+  --rounds "$rounds" $(cat "$tmp/list")
+printf '%-44s ' "  the milter's own scoring (its log's us=)"
+sed -n 's/.* us=\([0-9]*\).*/\1/p' "$tmp/milter.log" | stats

@@ -38,7 +38,9 @@ step "score: in-process scoring latency" "$build/bench/score"
 step "senders: scoring cost against the tenant's size (10 to 10,000 senders)" \
   "$build/bench/senders"
 step "serve: the daemon" sh bench/serve.sh "$build" "$penmark"
-step "flow: per-mail latency of the milter and the daemon" sh bench/flow.sh "$penmark"
+step "flow: per-mail latency of the milter and the daemon" sh bench/flow.sh "$penmark" "$build"
+step "postfix: mail through Postfix with and without the milter" \
+  bash bench/postfix.sh "$build" "$penmark"
 step "tenants: 1,000 tenants in one daemon" sh bench/tenants.sh "$penmark"
 echo
 if [ -n "$failed" ]; then
