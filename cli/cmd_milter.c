@@ -16,8 +16,8 @@ static void usage(FILE *out) {
       "                      [--tag PREFIX] [--protected FILE]\n"
       "                      [--trusted-networks CIDR,...] "
       "[--skip-authenticated]\n"
-      "                      [--time-limit MS] [--max-connections N] [--log "
-      "FILE]\n"
+      "                      [--time-limit MS] [--max-connections N]\n"
+      "                      [--timeout S] [--log FILE]\n"
       "\n"
       "A libmilter filter: adds X-Penmark-Verdict and X-Penmark-Reasons\n"
       "(removing any that came with the mail) and acts on impersonations.\n"
@@ -46,6 +46,11 @@ static void usage(FILE *out) {
       "  --time-limit MS       per mail, then fail open (5000)\n"
       "  --max-connections N   mails being scored at once, then fail open "
       "(32)\n"
+      "  --timeout S           a connection silent that long within a "
+      "command\n"
+      "                        is closed, an idle one too (600; libmilter "
+      "looks\n"
+      "                        at idle ones every 10 minutes)\n"
       "  --log FILE            the log (default: standard error)\n",
       out);
 }
@@ -68,6 +73,7 @@ static const struct option opts[] = {
     {"skip-authenticated", no_argument, 0, 'A'},
     {"time-limit", required_argument, 0, 'L'},
     {"max-connections", required_argument, 0, 'c'},
+    {"timeout", required_argument, 0, 'o'},
     {"log", required_argument, 0, 'l'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -98,6 +104,8 @@ static const char *key_of(int c) {
     return "time_limit_ms";
   case 'c':
     return "max_connections";
+  case 'o':
+    return "timeout_s";
   case 'l':
     return "log";
   default:

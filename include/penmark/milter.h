@@ -60,6 +60,8 @@ typedef enum {
 /* Defaults, as stated in `penmark milter --help` and docs/postfix.md. */
 #define PM_MILTER_TIME_LIMIT_MS_DEFAULT 5000u
 #define PM_MILTER_MAX_CONNECTIONS_DEFAULT 32u
+/* libmilter's wait for the MTA, in seconds (its own default is 7210) */
+#define PM_MILTER_TIMEOUT_S_DEFAULT 600u
 #define PM_MILTER_TAG_DEFAULT "[penmark] "
 
 typedef struct pm_milter_policy pm_milter_policy;
@@ -72,7 +74,8 @@ void pm_milter_policy_free(pm_milter_policy *p);
 
 /* Sets one setting by its key, as in the policy file: socket, store,
  * tenant, tenant_map, action, tag, protected, trusted_networks,
- * skip_authenticated, time_limit_ms, max_connections, log (docs/postfix.md).
+ * skip_authenticated, time_limit_ms, max_connections, timeout_s, log
+ * (docs/postfix.md).
  * tenant and tenant_map replace each other. origin names where the value
  * came from in messages ("--action", "milter.conf:3"). PM_CONFIG for an
  * unknown key or a bad value; the message names origin, key and value.

@@ -342,7 +342,13 @@ static pm_status serve(const pm_milter_policy *p, pm_error *err) {
   const char *sock = p->socket;
   if (!strncmp(sock, "unix:", 5) || !strncmp(sock, "local:", 6))
     unlink(strchr(sock, ':') + 1);
+  /* libmilter's timeout bounds each read and write of a command and the
+   * wait between commands (7210 s by its default: a peer gone silent
+   * held a thread for two hours); the listen queue as deep as the
+   * daemon's (libmilter's is SOMAXCONN, 128 on older systems) */
   if (smfi_setconn((char *)sock) == MI_FAILURE ||
+      smfi_settimeout((int)p->timeout_s) == MI_FAILURE ||
+      smfi_setbacklog(4096) == MI_FAILURE ||
       smfi_register(desc) == MI_FAILURE || smfi_opensocket(1) == MI_FAILURE)
     return pm_error_set(err, PM_IO, "milter: cannot use socket '%s'", sock);
   pm__mlog(

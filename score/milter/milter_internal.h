@@ -21,6 +21,7 @@ struct pm_milter_policy {
   pm_milter_action action;
   bool skip_authenticated;
   unsigned time_limit_ms, max_connections;
+  unsigned timeout_s; /* libmilter's wait for the MTA (smfi_settimeout) */
   pm__netlist trusted;
   /* read by pm_milter_policy_check */
   pm__tenant_map map;

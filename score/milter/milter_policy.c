@@ -19,6 +19,7 @@ pm_milter_policy *pm_milter_policy_new(void) {
   p->action = PM_MILTER_REPORT;
   p->time_limit_ms = PM_MILTER_TIME_LIMIT_MS_DEFAULT;
   p->max_connections = PM_MILTER_MAX_CONNECTIONS_DEFAULT;
+  p->timeout_s = PM_MILTER_TIMEOUT_S_DEFAULT;
   return p;
 }
 
@@ -156,5 +157,7 @@ pm_status pm_milter_policy_set(pm_milter_policy *p, const char *key,
     return set_uint(&p->time_limit_ms, v, 1, 600000, origin, key, err);
   if (!strcmp(key, "max_connections"))
     return set_uint(&p->max_connections, v, 1, 4096, origin, key, err);
+  if (!strcmp(key, "timeout_s"))
+    return set_uint(&p->timeout_s, v, 1, 7210, origin, key, err);
   return pm_error_set(err, PM_CONFIG, "%s: unknown setting '%s'", origin, key);
 }

@@ -27,6 +27,7 @@ static const char *const keys[] = {"socket",
                                    "skip_authenticated",
                                    "time_limit_ms",
                                    "max_connections",
+                                   "timeout_s",
                                    "log"};
 enum { N_KEYS = sizeof keys / sizeof keys[0] };
 

@@ -209,7 +209,8 @@ START_TEST(policy_file_and_overrides) {
                             "trusted_networks = 10.0.0.0/8, 2001:db8::/32\n"
                             "skip_authenticated = yes\n"
                             "time_limit_ms = 250\n"
-                            "max_connections = 7\n");
+                            "max_connections = 7\n"
+                            "timeout_s = 30\n");
   pm_milter_policy *p = pm_milter_policy_new();
   pm_error err;
   pm_error_clear(&err);
@@ -225,6 +226,7 @@ START_TEST(policy_file_and_overrides) {
   ck_assert(p->skip_authenticated);
   ck_assert_uint_eq(p->time_limit_ms, 250);
   ck_assert_uint_eq(p->max_connections, 7);
+  ck_assert_uint_eq(p->timeout_s, 30);
   ck_assert_uint_eq(p->trusted.n, 2);
   /* the command line after the file: it wins; --tenant replaces the map */
   ck_assert_int_eq(
@@ -289,6 +291,10 @@ START_TEST(policy_errors) {
                                     "number 1 to 600000");
   expect_bad("time_limit_ms = 12ms\n", ":1: time_limit_ms '12ms'");
   expect_bad("max_connections = -3\n", ":1: max_connections '-3'");
+  /* libmilter's own default (7210 s) is the most */
+  expect_bad("timeout_s = 0\n", ":1: timeout_s '0': not a whole number 1 "
+                                "to 7210");
+  expect_bad("timeout_s = 7211\n", ":1: timeout_s '7211'");
   expect_bad("skip_authenticated = sometimes\n",
              ":1: skip_authenticated 'sometimes': not yes or no");
   expect_bad("tenant = Bad Name\n", ":1: ");
@@ -333,6 +339,7 @@ START_TEST(policy_defaults) {
   ck_assert_str_eq(p->tag, PM_MILTER_TAG_DEFAULT);
   ck_assert_uint_eq(p->time_limit_ms, PM_MILTER_TIME_LIMIT_MS_DEFAULT);
   ck_assert_uint_eq(p->max_connections, PM_MILTER_MAX_CONNECTIONS_DEFAULT);
+  ck_assert_uint_eq(p->timeout_s, PM_MILTER_TIMEOUT_S_DEFAULT);
   ck_assert(!p->skip_authenticated);
   pm_error err;
   ck_assert_int_eq(pm_milter_policy_check(p, &err), PM_CONFIG);

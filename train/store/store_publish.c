@@ -139,11 +139,20 @@ static pm_status copy_file(const char *src, const char *tmp, uint64_t *bytes,
     close(in);
     return pm_error_set(err, PM_IO, "%s: %s", tmp, strerror(e));
   }
+  /* on the heap: a thread-local buffer would be 64 KiB of every thread
+   * of every penmark process (the TLS block is zeroed when a thread is
+   * made), a libmilter thread per connection included */
+  enum { BUF_SIZE = 1 << 16 };
+  char *buf = malloc(BUF_SIZE);
+  if (!buf) {
+    close(in);
+    close(out);
+    return pm_error_set(err, PM_NOMEM, "copying %s: out of memory", src);
+  }
   pm_status s = PM_OK;
-  static __thread char buf[1 << 16];
   uint64_t total = 0;
   for (;;) {
-    ssize_t n = read(in, buf, sizeof buf);
+    ssize_t n = read(in, buf, BUF_SIZE);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -171,6 +180,7 @@ static pm_status copy_file(const char *src, const char *tmp, uint64_t *bytes,
   if (close(out) != 0 && s == PM_OK)
     s = pm_error_set(err, PM_IO, "closing %s: %s", tmp, strerror(errno));
   close(in);
+  free(buf);
   if (bytes)
     *bytes = total;
   return s;
