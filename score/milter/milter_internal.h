@@ -16,7 +16,7 @@
 
 struct pm_milter_policy {
   char *socket, *store, *tenant, *tenant_map_path, *protected_path, *log_path;
-  char *tag;
+  char *tag; /* never NULL; "" for no prefix */
   pm_milter_action action;
   bool skip_authenticated;
   unsigned time_limit_ms, max_connections;
