@@ -126,14 +126,8 @@ static void strip_own(SMFICTX *ctx, const pm__mmsg *m) {
 
 /* The decision for the mail in progress, within the time limit. */
 static void decide(pm__mmsg *m, pm__mdecision *d) {
-  if (m->skip_why) {
-    pm__mdecision_skip(d, m->skip_why);
+  if (pm__mmsg_settled(m, d))
     return;
-  }
-  if (m->too_big) {
-    pm__mdecision_error(d, "mail too big to score");
-    return;
-  }
   size_t len = m->raw.len;
   char *raw = pm__buf_steal(&m->raw);
   unsigned long left_out;

@@ -17,7 +17,7 @@
 
 struct pm_milter_policy {
   char *socket, *store, *tenant, *tenant_map_path, *protected_path, *log_path;
-  char *tag;
+  char *tag; /* never NULL; "" for no prefix */
   pm_milter_action action;
   bool skip_authenticated;
   unsigned time_limit_ms, max_connections;
@@ -145,6 +145,9 @@ typedef struct {
 void pm__mmsg_header(pm__mmsg *m, const char *name, const char *value);
 void pm__mmsg_eoh(pm__mmsg *m);
 void pm__mmsg_body(pm__mmsg *m, const void *chunk, size_t len);
+/* Fills d and returns true when the mail is decided without scoring:
+ * skipped by the policy, or too big (fails open). False: judge m->raw. */
+bool pm__mmsg_settled(const pm__mmsg *m, pm__mdecision *d);
 /* The subject with the tag before it, malloc'd; NULL when out of memory. */
 char *pm__mmsg_tagged_subject(const pm__mmsg *m, const char *tag);
 void pm__mmsg_free(pm__mmsg *m); /* NULL is a no-op */

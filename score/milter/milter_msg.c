@@ -54,6 +54,16 @@ void pm__mmsg_body(pm__mmsg *m, const void *chunk, size_t len) {
   append(m, chunk, len);
 }
 
+bool pm__mmsg_settled(const pm__mmsg *m, pm__mdecision *d) {
+  if (m->skip_why)
+    pm__mdecision_skip(d, m->skip_why);
+  else if (m->too_big)
+    pm__mdecision_error(d, "mail too big to score");
+  else
+    return false;
+  return true;
+}
+
 char *pm__mmsg_tagged_subject(const pm__mmsg *m, const char *tag) {
   const char *old = m->subject ? m->subject : "";
   size_t n = strlen(tag) + strlen(old) + 1;

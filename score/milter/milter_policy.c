@@ -97,7 +97,14 @@ static pm_status set_tag(pm_milter_policy *p, const char *v, const char *origin,
   if (strlen(v) > 64)
     return pm_error_set(err, PM_CONFIG, "%s: tag: longer than 64 characters",
                         origin);
-  return set_str(&p->tag, v, err);
+  /* not set_str: "" is no prefix, and the tag is never NULL (the tagged
+   * subject is made from it) */
+  char *c = strdup(v);
+  if (!c)
+    return pm_error_set(err, PM_NOMEM, "policy: out of memory");
+  free(p->tag);
+  p->tag = c;
+  return PM_OK;
 }
 
 static pm_status set_tenant(pm_milter_policy *p, const char *v,

@@ -33,6 +33,7 @@ for n in $names; do
   fuzz_config) dict=tests/fuzz/dict/config.dict ;;
   fuzz_request | fuzz_client) dict=tests/fuzz/dict/http.dict ;;
   fuzz_serve) dict=tests/fuzz/dict/http.dict; max_len=8192 ;;
+  fuzz_milter_msg) dict=tests/fuzz/dict/milter_msg.dict; max_len=8192 ;;
   fuzz_store) max_len=1000000 ;;
   esac
   corpus="$build/corpus/$n"
@@ -50,7 +51,7 @@ for n in $names; do
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
-  printf '%-14s %-6s %10s execs  %s\n' "$n" "$st" "${execs:-?}" "${cov:-}"
+  printf '%-16s %-6s %10s execs  %s\n' "$n" "$st" "${execs:-?}" "${cov:-}"
   if [ $st = FAILED ]; then
     grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5 >&2
     echo "fuzz: $n failed; see $log" >&2

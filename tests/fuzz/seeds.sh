@@ -11,7 +11,7 @@ set -eu
 out=$1
 penmark=$2
 rm -rf "$out"
-for h in pipeline mail owntext html charset config request serve client milter store; do
+for h in pipeline mail owntext html charset config request serve client milter milter_msg store; do
   mkdir -p "$out/fuzz_$h"
 done
 m="$out/fuzz_mail"
@@ -210,3 +210,5 @@ trap 'rm -rf "$tmp"' EXIT
   data/sample/corpus/dana.whitfield@harborpine.example/000[1-4].eml \
   data/sample/corpus/misaki.sato@harborpine.example/000[1-4].eml >/dev/null 2>&1
 cp "$tmp/t.db" "$out/fuzz_store/t.db"
+
+sh tests/fuzz/seeds_milter_msg.sh "$out/fuzz_milter_msg"

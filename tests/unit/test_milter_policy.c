@@ -349,6 +349,38 @@ START_TEST(policy_defaults) {
 }
 END_TEST
 
+/* Found by fuzz_milter_msg: `tag = ""` (or --tag '') left the tag NULL,
+ * and the first impersonation under action = tag crashed the milter in
+ * the tagged subject. An empty tag is no prefix. */
+START_TEST(empty_tag) {
+  pm_error err;
+  pm_milter_policy *p = pm_milter_policy_new();
+  ck_assert_int_eq(pm_milter_policy_set(p, "tag", "", "--tag", &err), PM_OK);
+  ck_assert_ptr_nonnull(p->tag);
+  ck_assert_str_eq(p->tag, "");
+  pm__mmsg *m = calloc(1, sizeof *m);
+  pm__mmsg_header(m, "Subject", "the invoices");
+  char *t = pm__mmsg_tagged_subject(m, p->tag);
+  ck_assert_str_eq(t, "the invoices");
+  free(t);
+  pm__mmsg_free(m);
+  m = calloc(1, sizeof *m); /* no Subject: an empty one */
+  t = pm__mmsg_tagged_subject(m, p->tag);
+  ck_assert_str_eq(t, "");
+  free(t);
+  pm__mmsg_free(m);
+  pm_milter_policy_free(p);
+
+  char *path = write_in_dir("milter.conf", "tag = \"\"\n");
+  p = pm_milter_policy_new();
+  ck_assert_int_eq(pm_milter_policy_load(p, path, &err), PM_OK);
+  ck_assert_ptr_nonnull(p->tag);
+  ck_assert_str_eq(p->tag, "");
+  pm_milter_policy_free(p);
+  free(path);
+}
+END_TEST
+
 START_TEST(skip_value) {
   char buf[64];
   pm_milter_skip_value("trusted network", buf, sizeof buf);
@@ -376,6 +408,7 @@ static Suite *policy_suite(void) {
   tcase_add_test(pol, policy_file_and_overrides);
   tcase_add_test(pol, policy_errors);
   tcase_add_test(pol, policy_defaults);
+  tcase_add_test(pol, empty_tag);
   suite_add_tcase(s, pol);
   return s;
 }
