@@ -48,7 +48,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct {
   pm_milter_policy *pol;
   pm__mfilter f;
-  pm_scorer **sc;
   bool scores; /* its tenant has a store: a judged mail may be scored */
 } filter;
 
@@ -88,8 +87,6 @@ static void filter_new(filter *fl, const char *tenant, const char *map,
     die("protected senders", &err);
   if (pm__mfilter_load(&fl->f, fl->pol, log, &err) != PM_OK)
     die("filter", &err);
-  if (!(fl->sc = pm__mfilter_scorers_new(&fl->f)))
-    die("scorers", NULL);
   fl->scores = tenant == NULL || !strcmp(tenant, PM_FUZZ_TENANT);
 }
 
@@ -449,7 +446,7 @@ static void judge(filter *fl, pm__mmsg *m, const model *md) {
       return;
     }
     char *raw = pm_fuzz_exact_copy((const uint8_t *)m->raw.data, m->raw.len);
-    pm__mfilter_judge(&fl->f, fl->sc, raw, m->raw.len, d);
+    pm__mfilter_judge(&fl->f, raw, m->raw.len, d);
     free(raw);
   }
   check_decision(d, fl);
