@@ -598,7 +598,7 @@ static void stalled_clients(void) {
   while (open > 0 && now_s() - t0 < STALLED * TIMEOUT_S + 5) {
     for (int i = 0; i < STALLED; i++) {
       char c[64];
-      ssize_t r;
+      ssize_t r = -1;
       while (fds[i] >= 0 && (r = recv(fds[i], c, sizeof c, MSG_DONTWAIT)) > 0)
         ;
       if (fds[i] >= 0 &&
