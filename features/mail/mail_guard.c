@@ -148,12 +148,39 @@ typedef struct {
   bool in_header;    /* in a header block (the input starts with one) */
   bool message_next; /* this header block opened a message/ part */
   size_t header_bytes;
+  bool top_done;  /* the mail's own header block has ended */
+  bool from_seen; /* the mail's own block kept a From: field */
   editor ed;
   unsigned *flags;
 } scan;
 
 static bool is_blank_line(const char *p, size_t n) {
   return n == 0 || (n == 1 && p[0] == '\r');
+}
+
+/* Whether line p[0..n) starts a From: field ("From" and optional blanks
+ * before the colon, as GMime reads it; not the mbox "From " line). */
+static bool is_from_field(const char *p, size_t n) {
+  if (!ci_eq(p, n, "from"))
+    return false;
+  size_t k = 4;
+  while (k < n && (p[k] == ' ' || p[k] == '\t'))
+    k++;
+  return k < n && p[k] == ':';
+}
+
+/* Where the field starting at the line before `next` ends: after its
+ * folded continuation lines, at most PM__FIELD_KEEP_MAX bytes on. */
+#define PM__FIELD_KEEP_MAX ((size_t)16 << 10)
+static const char *field_end(const char *start, const char *next,
+                             const char *end) {
+  const char *e = next;
+  while (e < end && (*e == ' ' || *e == '\t') &&
+         (size_t)(e - start) < PM__FIELD_KEEP_MAX) {
+    const char *nl = memchr(e, '\n', (size_t)(end - e));
+    e = nl ? nl + 1 : end;
+  }
+  return e;
 }
 
 /* A line p[0..n) of a header block that ends it or makes it too big:
@@ -164,23 +191,43 @@ static const char *header_line(scan *g, const char *p, size_t n,
   if (is_blank_line(p, n)) {
     /* The blank line ends the block; an attached message's own header
      * block follows at once. */
+    g->top_done = true; /* the first block is the mail's own */
     g->in_header = g->message_next;
     g->message_next = false;
     g->header_bytes = 0;
     return next;
   }
+  bool top = !g->top_done;
   g->header_bytes += (size_t)(next - p);
-  if (g->header_bytes <= PM__HEADER_BLOCK_MAX)
+  if (g->header_bytes <= PM__HEADER_BLOCK_MAX) {
+    if (top && is_from_field(p, n))
+      g->from_seen = true;
     return NULL;
-  /* Drop the rest of this header block, up to its blank line. */
-  const char *q = next;
-  while (q < g->end) {
-    const char *qn = memchr(q, '\n', (size_t)(g->end - q));
-    if (is_blank_line(q, (size_t)((qn ? qn : g->end) - q)))
-      break;
-    q = qn ? qn + 1 : g->end;
   }
-  skip_range(&g->ed, (size_t)(p - g->data), (size_t)(q - g->data));
+  /* Drop the rest of this header block, up to its blank line, but keep
+   * the mail's From: field when the kept part has none: the claimed
+   * sender must not vanish behind padding, or an impostor could pad the
+   * headers to be left unjudged. */
+  const char *q = next, *fs = NULL, *fe = NULL;
+  for (const char *l = p; l < g->end;) {
+    const char *ln = memchr(l, '\n', (size_t)(g->end - l));
+    const char *lnext = ln ? ln + 1 : g->end;
+    size_t lsize = (size_t)((ln ? ln : g->end) - l);
+    if (l != p && is_blank_line(l, lsize))
+      break;
+    if (top && !g->from_seen && !fs && is_from_field(l, lsize)) {
+      fs = l;
+      fe = field_end(l, lnext, g->end);
+    }
+    l = q = lnext;
+  }
+  size_t from = (size_t)(p - g->data), to = (size_t)(q - g->data);
+  if (fs) {
+    skip_range(&g->ed, from, (size_t)(fs - g->data));
+    from = (size_t)(fe - g->data);
+    g->from_seen = true;
+  }
+  skip_range(&g->ed, from, to);
   *g->flags |= PM_MAIL_PARTS_LIMIT;
   g->header_bytes = 0;
   return q;

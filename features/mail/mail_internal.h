@@ -59,7 +59,8 @@ pm__input_kind pm__mail_sniff(const char *data, size_t len, size_t *skip,
  *    leaf: recursion never goes deeper than max_depth;
  *  - cuts the input before the delimiter of part number max_parts + 1,
  *    so that GMime builds at most about max_parts objects;
- *  - drops the fields of a header block beyond PM__HEADER_BLOCK_MAX.
+ *  - drops the fields of a header block beyond PM__HEADER_BLOCK_MAX, but
+ *    for the mail's first From: field when the kept part has none;
  * On return *view points at the bytes to parse and *view_len is their
  * length: data itself when nothing had to change, else *copy (malloc'd;
  * the caller frees it). Sets PM_MAIL_PARTS_LIMIT in *flags when it changed

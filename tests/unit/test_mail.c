@@ -683,6 +683,82 @@ START_TEST(huge_header_block) {
 }
 END_TEST
 
+/* A mail padded with header fields so that its From: comes after the
+ * 256 KiB that are read: the claimed sender must survive the cut, or an
+ * impostor could pad the headers to be left unjudged. */
+#define PLAIN "\nthe body\n"
+static char *padded_headers(const char *before, const char *after,
+                            const char *body, size_t *len) {
+  size_t n = (size_t)1 << 20, k = 0;
+  char *b = malloc(n + 1024);
+  ck_assert_ptr_nonnull(b);
+  k += (size_t)sprintf(b, "%sSubject: padded\n", before);
+  while (k < n)
+    k += (size_t)sprintf(b + k, "X-Pad: %zu\n", k);
+  k += (size_t)sprintf(b + k, "%sX-After: 1\n%s", after, body);
+  *len = k;
+  return b;
+}
+
+START_TEST(from_after_header_padding) {
+  size_t len;
+  char *b = padded_headers("", "From: \"Ann Lee\" <Ann.Lee@Example.com>\n",
+                           PLAIN, &len);
+  pm_mail *m = parse_bytes(b, len);
+  ck_assert_str_eq(pm_mail_sender(m), "ann.lee@example.com");
+  ck_assert_str_eq(pm_mail_display_name(m), "Ann Lee");
+  ck_assert_str_eq(OWN(m), "the body");
+  ck_assert(pm_mail_flags(m) & PM_MAIL_PARTS_LIMIT);
+  pm_mail_free(m);
+  free(b);
+  /* Behind a multipart Content-Type. */
+  b = padded_headers("MIME-Version: 1.0\n"
+                     "Content-Type: multipart/mixed; boundary=b\n",
+                     "From: ann@example.com\n",
+                     "\n--b\nContent-Type: text/plain\n\n"
+                     "the body\n--b--\n",
+                     &len);
+  m = parse_bytes(b, len);
+  ck_assert_str_eq(pm_mail_sender(m), "ann@example.com");
+  ck_assert_str_eq(OWN(m), "the body");
+  pm_mail_free(m);
+  free(b);
+  /* Folded, with blanks before the colon. */
+  b = padded_headers("", "FROM :\n  ann@example.com\n", PLAIN, &len);
+  m = parse_bytes(b, len);
+  ck_assert_str_eq(pm_mail_sender(m), "ann@example.com");
+  pm_mail_free(m);
+  free(b);
+}
+END_TEST
+
+START_TEST(padding_keeps_the_first_from) {
+  /* The kept part has a From: a second one behind the padding must not
+   * replace it. */
+  size_t len;
+  char *b = padded_headers("From: first@example.com\n",
+                           "From: second@example.com\n", PLAIN, &len);
+  pm_mail *m = parse_bytes(b, len);
+  ck_assert_str_eq(pm_mail_sender(m), "first@example.com");
+  pm_mail_free(m);
+  free(b);
+  /* A From: line in an attached part's padded block is not the mail's. */
+  size_t n = (size_t)1 << 20, k = 0;
+  b = malloc(n + 1024);
+  ck_assert_ptr_nonnull(b);
+  k += (size_t)sprintf(b, "Subject: s\nMIME-Version: 1.0\n"
+                          "Content-Type: multipart/mixed; boundary=b\n\n"
+                          "--b\nContent-Type: text/plain\n");
+  while (k < n)
+    k += (size_t)sprintf(b + k, "X-Pad: %zu\n", k);
+  k += (size_t)sprintf(b + k, "From: part@example.com\n\nthe body\n--b--\n");
+  m = parse_bytes(b, k);
+  ck_assert_str_eq(pm_mail_sender(m), "");
+  pm_mail_free(m);
+  free(b);
+}
+END_TEST
+
 /* Deep nesting parsed on a thread with a small stack: GMime's recursion
  * must stay within the depth limit. */
 static void *parse_deep(void *arg) {
@@ -837,6 +913,8 @@ static Suite *mail_suite(void) {
   tcase_add_test(c, ten_thousand_nested_messages);
   tcase_add_test(c, ten_thousand_flat_parts);
   tcase_add_test(c, huge_header_block);
+  tcase_add_test(c, from_after_header_padding);
+  tcase_add_test(c, padding_keeps_the_first_from);
   tcase_add_test(c, deep_nesting_on_small_stack);
   suite_add_tcase(s, c);
 
