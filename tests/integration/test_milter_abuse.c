@@ -12,7 +12,9 @@
  *   - a mail of 10,000 header lines, a 1 MB header value (past what a
  *     milter command may hold), a 1 MB body and a 17 MB body: each answered
  *     (scored or failing open) or, for the command too big, its connection
- *     closed; the milter alive, the next mail scored.
+ *     closed; the milter alive, the next mail scored;
+ *   - 16 clients sending mails for 60 s (PM_ABUSE_SECONDS) with a SIGUSR1
+ *     (every tenant read again) each second: every mail its right verdict.
  * The milter's peak RSS is printed and held under a bound, its log must
  * stay short (no line per connection). PM_ABUSE_SECONDS (11) lengthens the
  * crowd. No speed is asserted. */
@@ -22,7 +24,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,20 +383,26 @@ static bool verdict_is(const char *header, const char *word) {
 }
 
 /* Mail i on a new connection: true when it got its expected header and
- * was accepted; else why, in *why (static). */
-static bool mail_right(int i, const char **why) {
+ * was accepted; else why, in why[0..n). Safe on any thread. */
+static bool mail_check(int i, char *why, size_t n) {
   outcome o;
   send_mail(mails.head[i], mails.body[i], strlen(mails.body[i]), &o);
   bool ok = o.final == SMFIR_ACCEPT && o.verdict &&
             !strcmp(o.verdict, mails.expected[i]);
-  static char buf[700];
   if (!ok)
-    snprintf(buf, sizeof buf, "%s: reply '%c', verdict %s (expected %s)",
-             mails.name[i], o.final ? o.final : '0',
-             o.verdict ? o.verdict : "(none)", mails.expected[i]);
-  *why = buf;
+    snprintf(why, n, "%s: reply '%c', verdict %s (expected %s)", mails.name[i],
+             o.final ? o.final : '0', o.verdict ? o.verdict : "(none)",
+             mails.expected[i]);
   outcome_free(&o);
   return ok;
+}
+
+/* mail_check with the reason in *why (static: the main thread's). */
+static bool mail_right(int i, const char **why) {
+  static char buf[700];
+  buf[0] = '\0';
+  *why = buf;
+  return mail_check(i, buf, sizeof buf);
 }
 
 /* ---- the milter ---- */
@@ -872,6 +882,95 @@ START_TEST(huge_mails) {
 }
 END_TEST
 
+/* ---- 16 clients, a SIGUSR1 every second ---- */
+
+#define STORM_CLIENTS 16
+
+typedef struct {
+  int id;
+  atomic_bool *stop;
+  size_t asked, right;
+  char problem[700];
+} storm_client;
+
+static void *storm_client_main(void *arg) {
+  storm_client *c = arg;
+  for (size_t k = 0; !atomic_load(c->stop); k++) {
+    int i = (int)(((size_t)c->id + k) % (size_t)mails.n);
+    char why[700];
+    c->asked++;
+    if (mail_check(i, why, sizeof why))
+      c->right++;
+    else if (!c->problem[0])
+      snprintf(c->problem, sizeof c->problem, "%s", why);
+  }
+  return NULL;
+}
+
+/* Every SIGUSR1 drops every tenant's profiles; the next mail loads them
+ * again. Mails meanwhile must keep their verdicts: none fails open, none
+ * is judged on half-loaded profiles. */
+START_TEST(reload_under_load) {
+  const char *env = getenv("PM_ABUSE_SECONDS");
+  double seconds = env && *env ? strtod(env, NULL) : 60;
+  ck_assert_msg(seconds > 0, "PM_ABUSE_SECONDS=%s is not a duration", env);
+  start_milter("");
+  baseline();
+  size_t reloads_before = count_in_log("reloading every tenant");
+  size_t loads_before = count_in_log("tenant t loaded");
+  atomic_bool stop;
+  atomic_init(&stop, false);
+  storm_client cl[STORM_CLIENTS];
+  pthread_t th[STORM_CLIENTS];
+  for (int i = 0; i < STORM_CLIENTS; i++) {
+    memset(&cl[i], 0, sizeof cl[i]);
+    cl[i].id = i;
+    cl[i].stop = &stop;
+    ck_assert_int_eq(pthread_create(&th[i], NULL, storm_client_main, &cl[i]),
+                     0);
+  }
+  size_t sigs = 0;
+  bool alive = true;
+  double t0 = now_s(), next_sig = t0 + 1;
+  while (now_s() - t0 < seconds && (alive = milter_alive())) {
+    if (now_s() >= next_sig) {
+      kill(milter_pid, SIGUSR1);
+      sigs++;
+      next_sig += 1;
+    }
+    sleep_ms(100);
+  }
+  atomic_store(&stop, true);
+  size_t asked = 0, right = 0;
+  for (int i = 0; i < STORM_CLIENTS; i++) {
+    pthread_join(th[i], NULL);
+    asked += cl[i].asked;
+    right += cl[i].right;
+    if (cl[i].problem[0])
+      fprintf(stderr, "client %d: %s\n", i, cl[i].problem);
+  }
+  ck_assert_msg(alive, "the milter died");
+  long rss = peak_rss("reload under load");
+  sleep_ms(300); /* the last signal's line */
+  size_t reloads = count_in_log("reloading every tenant") - reloads_before;
+  size_t loads = count_in_log("tenant t loaded") - loads_before;
+  printf("reload under load: %.0f s, %d clients, %zu SIGUSR1, %zu reloads "
+         "logged, %zu tenant loads; %zu mails: %zu with their right "
+         "verdict; peak RSS %ld kB\n",
+         now_s() - t0, STORM_CLIENTS, sigs, reloads, loads, asked, right, rss);
+  ck_assert_uint_gt(asked, 0);
+  ck_assert_uint_eq(right, asked);
+  /* every signal dropped the profiles, and a mail loaded them again (the
+   * last signal may have come after the last mail) */
+  ck_assert_uint_ge(reloads + 1, sigs);
+  ck_assert_uint_ge(loads + 1, sigs);
+  ck_assert_msg(rss < RSS_BOUND_KB, "peak RSS %ld kB", rss);
+  const char *why;
+  ck_assert_msg(mail_right(0, &why), "after the storm: %s", why);
+  ck_assert_int_eq(stop_milter(), 0);
+}
+END_TEST
+
 static Suite *abuse_suite(void) {
   Suite *s = suite_create("milter_abuse");
   TCase *c = tcase_create("abuse");
@@ -880,6 +979,7 @@ static Suite *abuse_suite(void) {
   tcase_add_test(c, slow_clients);
   tcase_add_test(c, past_max_connections);
   tcase_add_test(c, huge_mails);
+  tcase_add_test(c, reload_under_load);
   suite_add_tcase(s, c);
   return s;
 }
