@@ -127,8 +127,12 @@ pm_status pm_profiles_load(pm_store *st, const pm_config *cfg,
     rc = pm_error_set(err, PM_NOMEM, "out of memory");
     goto fail;
   }
+  rc = pm__rows8_make(p->m.W, R, p->m.d, &p->w8, err);
+  if (rc != PM_OK)
+    goto fail;
   p->memory = sizeof *p + p->m.n_senders * (sizeof(pm__model_sender) + 32) +
-              R * (2 * (size_t)p->m.d + 2 * (size_t)p->m.n_named) * 4;
+              R * (2 * (size_t)p->m.d + 2 * (size_t)p->m.n_named) * 4 +
+              R * p->w8.blocks * (64 + 4);
   *out = p;
   return PM_OK;
 fail:
@@ -143,6 +147,7 @@ void pm_profiles_free(pm_profiles *p) {
   free(p->by_row);
   free(p->tenant_named);
   pm__reasons_release(p);
+  pm__rows8_free(&p->w8);
   pm_config_free(p->cfg);
   free(p);
 }

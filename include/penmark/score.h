@@ -115,7 +115,10 @@ typedef struct {
   /* the sender of the claimed sender's cohort (the PM_COHORT others who
    * could best pass for them) whose profile the mail matches best, when it
    * matches better than the claimed sender's ("" otherwise), and its
-   * normalised score */
+   * normalised score. An explanation, read from 8-bit copies of the
+   * cohort's rows (the verdict and probability come from the claimed
+   * sender's float32 row alone): in a near tie it may name another cohort
+   * sender than exact arithmetic would, its score within a few hundredths */
   char closest[320];
   double closest_score;
   uint64_t profile_mails;       /* mails in the claimed sender's profile */
