@@ -317,6 +317,11 @@ static unsigned worker_count(const pm_milter_policy *p) {
   return n < p->max_connections ? n : p->max_connections;
 }
 
+/* Peers the front holds at once: Postfix holds one connection per smtpd
+ * and cleanup process; slow or idle ones beyond, each a descriptor, are
+ * what the unit's LimitNOFILE bounds. */
+#define FRONT_MAX_PEERS 4096
+
 static pm_status serve(const pm_milter_policy *p, pm_error *err) {
   struct smfiDesc desc = {
       .xxfi_name = "penmark",
@@ -333,27 +338,45 @@ static pm_status serve(const pm_milter_policy *p, pm_error *err) {
       .xxfi_close = on_close,
       .xxfi_negotiate = on_negotiate,
   };
-  const char *sock = p->socket;
-  if (!strncmp(sock, "unix:", 5) || !strncmp(sock, "local:", 6))
-    unlink(strchr(sock, ':') + 1);
-  /* libmilter's timeout bounds each read and write of a command and the
-   * wait between commands (7210 s by its default: a peer gone silent
-   * held a thread for two hours); the listen queue as deep as the
-   * daemon's (libmilter's is SOMAXCONN, 128 on older systems) */
-  if (smfi_setconn((char *)sock) == MI_FAILURE ||
+  /* libmilter listens on a private socket behind the front, which owns
+   * the public one (milter_front.c): libmilter's timeout bounds each read
+   * and write of a command and the wait between commands (7210 s by its
+   * default: a peer gone silent held a thread for two hours); the front
+   * bounds the time a command takes to be whole */
+  const char *tmp = getenv("TMPDIR");
+  char dir[256], inner[300], conn[310];
+  snprintf(dir, sizeof dir, "%s/penmark-milter.XXXXXX",
+           tmp && *tmp && strlen(tmp) < 180 ? tmp : "/tmp");
+  if (!mkdtemp(dir))
+    return pm_error_set(err, PM_IO, "milter: cannot make a directory in %s",
+                        tmp && *tmp ? tmp : "/tmp");
+  snprintf(inner, sizeof inner, "%s/libmilter.sock", dir);
+  snprintf(conn, sizeof conn, "unix:%s", inner);
+  pm__mfront *front = NULL;
+  pm_status st = PM_OK;
+  if (smfi_setconn(conn) == MI_FAILURE ||
       smfi_settimeout((int)p->timeout_s) == MI_FAILURE ||
       smfi_setbacklog(4096) == MI_FAILURE ||
       smfi_register(desc) == MI_FAILURE || smfi_opensocket(1) == MI_FAILURE)
-    return pm_error_set(err, PM_IO, "milter: cannot use socket '%s'", sock);
-  pm__mlog(
-      the->log, "listening on %s (%zu tenants, %u workers, action %s)", sock,
-      the->n_tenants, worker_count(p),
-      (const char *[]){"report", "tag", "quarantine", "reject"}[p->action]);
-  int rc = smfi_main(); /* returns after SIGTERM, SIGINT or SIGHUP */
-  return rc == MI_SUCCESS
-             ? PM_OK
-             : pm_error_set(err, PM_IO, "milter: libmilter failed on '%s'",
-                            sock);
+    st = pm_error_set(err, PM_IO, "milter: libmilter cannot listen on '%s'",
+                      conn);
+  if (st == PM_OK)
+    st = pm__mfront_start(p->socket, inner, p->timeout_s, FRONT_MAX_PEERS,
+                          the->log, &front, err);
+  if (st == PM_OK) {
+    pm__mlog(
+        the->log, "listening on %s (%zu tenants, %u workers, action %s)",
+        p->socket, the->n_tenants, worker_count(p),
+        (const char *[]){"report", "tag", "quarantine", "reject"}[p->action]);
+    /* returns after SIGTERM, SIGINT or SIGHUP */
+    if (smfi_main() != MI_SUCCESS)
+      st = pm_error_set(err, PM_IO, "milter: libmilter failed on '%s'",
+                        p->socket);
+  }
+  pm__mfront_stop(front);
+  unlink(inner);
+  rmdir(dir);
+  return st;
 }
 
 pm_status pm_milter_run(const pm_milter_policy *p, pm_error *err) {

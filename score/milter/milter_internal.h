@@ -32,6 +32,23 @@ struct pm_milter_policy {
 /* Mail over this is not scored (fails open). */
 #define PM__MILTER_MAX_BYTES ((size_t)16 << 20)
 
+/* ---- the front (milter_front.c) ---- */
+
+/* A thread that owns the public socket `spec` (libmilter's syntax:
+ * unix:PATH, local:PATH, inet:PORT@HOST, inet6:PORT@HOST) and relays to
+ * libmilter listening on the unix socket inner_path: only whole commands
+ * reach libmilter, a peer whose command is not whole within timeout_s of
+ * its first byte (or that sends nothing that long) is closed, at most
+ * max_conns peers are held (past that, and at the descriptor limit, a new
+ * one is closed at once; logged at most once a minute on log). */
+typedef struct pm__mfront pm__mfront;
+pm_status pm__mfront_start(const char *spec, const char *inner_path,
+                           unsigned timeout_s, size_t max_conns, FILE *log,
+                           pm__mfront **out, pm_error *err);
+/* Closes every connection and the public socket (a unix one is unlinked);
+ * NULL is a no-op. */
+void pm__mfront_stop(pm__mfront *f);
+
 /* ---- the log ---- */
 
 /* One line "TIME penmark-milter: message" on out, whole (never mail text). */
