@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -44,9 +45,11 @@ struct pm__mfront {
   char *public_path; /* the unix socket made, unlinked at the end */
   struct sockaddr_un inner;
   unsigned timeout_s;
-  size_t max_conns, n_conns;
+  size_t max_conns, n_conns, n_inner;
+  size_t fd_budget; /* descriptors the connections may take */
   uint32_t next_gen;
-  conn **conns; /* slot i: NULL when free */
+  double paused_until; /* the listener out of the wait set until then */
+  conn **conns;        /* slot i: NULL when free */
   FILE *log;
   double last_shed_log, last_bad_log;
   pthread_t thread;
@@ -82,8 +85,10 @@ static void conn_close(pm__mfront *f, size_t slot) {
   if (!c)
     return;
   close(c->peer); /* leaves the epoll set with it */
-  if (c->inner >= 0)
+  if (c->inner >= 0) {
     close(c->inner);
+    f->n_inner--;
+  }
   free(c->in.data);
   free(c->to_inner.data);
   free(c->to_peer.data);
@@ -139,6 +144,7 @@ static bool connect_inner(pm__mfront *f, size_t slot) {
     return false;
   }
   c->inner = fd;
+  f->n_inner++;
   watch(f, fd, tag_of(c, slot, SIDE_INNER), EPOLLIN | EPOLLRDHUP,
         EPOLL_CTL_ADD);
   return true;
@@ -231,17 +237,7 @@ static bool from_inner(pm__mfront *f, size_t slot) {
   return true;
 }
 
-/* At the descriptor limit a connection cannot be taken: without a spare
- * descriptor it would stay in the queue and wake every wait at once. The
- * spare is given up for a moment to take it and close it. */
-static void shed(pm__mfront *f) {
-  if (f->reserve >= 0) {
-    close(f->reserve);
-    int fd = accept4(f->listener, NULL, NULL, SOCK_CLOEXEC);
-    if (fd >= 0)
-      close(fd);
-    f->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  }
+static void log_shed(pm__mfront *f) {
   double t = now_s();
   if (t - f->last_shed_log >= 60.0) {
     f->last_shed_log = t;
@@ -250,21 +246,47 @@ static void shed(pm__mfront *f) {
   }
 }
 
+/* Descriptors in use by the connections: a peer's, and once it has sent a
+ * whole command the front's to libmilter and libmilter's own. */
+static size_t fds_in_use(const pm__mfront *f) {
+  return f->n_conns + 2 * f->n_inner;
+}
+
+/* A connection is taken while a peer that turns active still fits in the
+ * descriptor budget, so that neither the front nor libmilter meets the
+ * limit; past it, one is taken and closed at once. Should the limit come
+ * anyway (descriptors taken elsewhere in the process), a spare descriptor
+ * is given up for a moment to take one and close it, and failing that the
+ * listener rests 100 ms: a connection left in the queue would wake every
+ * wait at once. */
 static void take_new(pm__mfront *f) {
   for (;;) {
+    bool room = f->n_conns < f->max_conns && fds_in_use(f) + 3 <= f->fd_budget;
     int fd = accept4(f->listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE)
-        shed(f);
-      return; /* EAGAIN, or an error of that one connection */
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+      if (f->reserve >= 0) {
+        close(f->reserve);
+        fd = accept4(f->listener, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0)
+          close(fd);
+        f->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      }
+      if (fd < 0) {
+        (void)epoll_ctl(f->ep, EPOLL_CTL_DEL, f->listener, NULL);
+        f->paused_until = now_s() + 0.1;
+      }
+      log_shed(f);
+      return;
     }
+    if (fd < 0)
+      return; /* EAGAIN, or an error of that one connection */
     size_t slot = 0;
-    while (slot < f->max_conns && f->conns[slot])
+    while (room && slot < f->max_conns && f->conns[slot])
       slot++;
-    conn *c = slot < f->max_conns ? calloc(1, sizeof *c) : NULL;
+    conn *c = room && slot < f->max_conns ? calloc(1, sizeof *c) : NULL;
     if (!c) {
       close(fd);
-      shed(f);
+      log_shed(f);
       continue;
     }
     c->peer = fd;
@@ -334,6 +356,10 @@ static void *front_loop(void *arg) {
     if (t >= next_expire) {
       expire(f);
       next_expire = t + 0.25;
+    }
+    if (f->paused_until && t >= f->paused_until) {
+      f->paused_until = 0;
+      watch(f, f->listener, TAG_LISTENER, EPOLLIN, EPOLL_CTL_ADD);
     }
   }
   return NULL;
@@ -421,6 +447,22 @@ pm_status pm__mfront_start(const char *spec, const char *inner_path,
   f->timeout_s = timeout_s ? timeout_s : 1;
   f->max_conns = max_conns;
   f->log = log;
+  /* as many descriptors as allowed; the process's own (stores, log,
+   * libmilter's threads and sockets) keep a margin */
+  struct rlimit rl;
+  size_t nofile = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      (void)setrlimit(RLIMIT_NOFILE, &rl);
+      (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < ((rlim_t)1 << 30))
+      nofile = (size_t)rl.rlim_cur;
+    else
+      nofile = (size_t)1 << 20;
+  }
+  f->fd_budget = nofile > 64 ? nofile - 48 : nofile / 4;
   f->inner.sun_family = AF_UNIX;
   pm_status rc = PM_OK;
   if (strlen(inner_path) >= sizeof f->inner.sun_path)
