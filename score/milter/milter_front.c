@@ -110,7 +110,8 @@ static bool flush(int fd, pm__buf *b) {
       return false;
     done += (size_t)w;
   }
-  memmove(b->data, b->data + done, b->len - done);
+  if (done > 0) /* (an empty buffer may have no data at all) */
+    memmove(b->data, b->data + done, b->len - done);
   b->len -= done;
   return true;
 }
@@ -180,7 +181,8 @@ static bool pass_whole(pm__mfront *f, size_t slot) {
       return false;
     at += 4 + n;
   }
-  memmove(c->in.data, c->in.data + at, c->in.len - at);
+  if (at > 0)
+    memmove(c->in.data, c->in.data + at, c->in.len - at);
   c->in.len -= at;
   double t = now_s();
   if (c->in.len == 0)
